@@ -150,9 +150,11 @@ pub struct RegisterRequest {
 /// the register response).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AgentConfig {
-    /// Seconds between reports.
-    pub report_interval_s: u32,
-    /// Seconds between heartbeats while reports cannot be sent.
+    /// Seconds between reports when the server sets it for this host; `None`
+    /// keeps the agent's own configured interval.
+    #[serde(default)]
+    pub report_interval_s: Option<u32>,
+    /// Seconds between heartbeats.
     pub heartbeat_interval_s: u32,
 }
 
@@ -175,7 +177,8 @@ pub struct MetricsAck {
     pub received: bool,
     /// True when this (agent, seq) was already stored; nothing was written.
     pub duplicate: bool,
-    /// Seconds until the server wants the next report.
+    /// Seconds until the server wants the next report: the host's configured
+    /// interval, or the report's own `interval_s` when none is set.
     pub next_report_in: u32,
 }
 
