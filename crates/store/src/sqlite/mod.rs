@@ -1,0 +1,478 @@
+//! The embedded backend: one SQLite file in WAL mode.
+//!
+//! Connections: one ingest writer thread ([`writer`]) doing group commits, one
+//! mutex-guarded connection for metadata writes and maintenance, and a small
+//! pool of readers (WAL lets them read while the writers write).
+
+mod series;
+mod writer;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{SyncSender, sync_channel};
+use std::sync::{Mutex, MutexGuard, RwLock};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use lxmon_proto::Labels;
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::tsdb::plan::Retention;
+use crate::*;
+
+/// What a 2xx promises about a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// Committed to the WAL without fsync (`synchronous=NORMAL`): survives the
+    /// server being killed, not the machine losing power.
+    Process,
+    /// fsync on every group commit (`synchronous=FULL`): survives power loss.
+    #[default]
+    Power,
+}
+
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    pub path: PathBuf,
+    pub durability: Durability,
+    pub retention: Retention,
+    /// How long after an hour ends its head rows wait for stragglers before
+    /// being sealed.
+    pub seal_grace_ms: i64,
+}
+
+impl StoreOptions {
+    pub fn new(path: impl Into<PathBuf>) -> StoreOptions {
+        StoreOptions {
+            path: path.into(),
+            durability: Durability::default(),
+            retention: Retention::default(),
+            seal_grace_ms: 120_000,
+        }
+    }
+}
+
+pub struct SqliteStore {
+    options: StoreOptions,
+    default_tenant: TenantId,
+    readers: Mutex<Vec<Connection>>,
+    /// Metadata writes and maintenance. SQLite has one writer at a time; this
+    /// connection and the ingest writer take turns through `busy_timeout`.
+    meta: Mutex<Connection>,
+    ingest_tx: Mutex<Option<SyncSender<writer::Job>>>,
+    ingest_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Agent keys by public id: every agent request authenticates, so this
+    /// read is kept off the database. Revocation updates it immediately.
+    key_cache: RwLock<HashMap<String, AgentKey>>,
+}
+
+pub(crate) fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn open_connection(path: &Path, durability: Durability) -> Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    let sync = match durability {
+        Durability::Process => "NORMAL",
+        Durability::Power => "FULL",
+    };
+    conn.execute_batch(&format!(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = {sync};
+         PRAGMA foreign_keys = ON;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA cache_size = -16000;"
+    ))?;
+    Ok(conn)
+}
+
+struct Reader<'a> {
+    pool: &'a Mutex<Vec<Connection>>,
+    conn: Option<Connection>,
+}
+
+impl std::ops::Deref for Reader<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.conn.as_ref().expect("present until drop")
+    }
+}
+
+impl Drop for Reader<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
+            if pool.len() < 8 {
+                pool.push(conn);
+            }
+        }
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store at `options.path`.
+    pub fn open(options: StoreOptions) -> Result<SqliteStore> {
+        if let Some(dir) = options.path.parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir)?;
+        }
+        let meta = open_connection(&options.path, options.durability)?;
+        meta.execute_batch(include_str!("schema.sql"))?;
+        meta.execute(
+            "INSERT OR IGNORE INTO tenants (id, name, created_at) VALUES (1, 'default', ?1)",
+            [now_ms()],
+        )?;
+        let writer_conn = open_connection(&options.path, options.durability)?;
+        let (tx, rx) = sync_channel::<writer::Job>(4096);
+        let handle = std::thread::Builder::new()
+            .name("lxmon-ingest".into())
+            .spawn(move || writer::Writer::new(writer_conn).run(rx))?;
+        Ok(SqliteStore {
+            options,
+            default_tenant: 1,
+            readers: Mutex::new(Vec::new()),
+            meta: Mutex::new(meta),
+            ingest_tx: Mutex::new(Some(tx)),
+            ingest_thread: Mutex::new(Some(handle)),
+            key_cache: RwLock::new(HashMap::new()),
+        })
+    }
+
+    pub fn options(&self) -> &StoreOptions {
+        &self.options
+    }
+
+    fn reader(&self) -> Result<Reader<'_>> {
+        let pooled = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let conn = match pooled {
+            Some(c) => c,
+            None => open_connection(&self.options.path, self.options.durability)?,
+        };
+        Ok(Reader {
+            pool: &self.readers,
+            conn: Some(conn),
+        })
+    }
+
+    fn meta(&self) -> MutexGuard<'_, Connection> {
+        self.meta.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Stops the ingest writer after it has committed everything queued.
+    pub fn close(&self) {
+        self.ingest_tx.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(handle) = self.ingest_thread.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = handle.join();
+        }
+    }
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+const HOST_COLUMNS: &str = "id, tenant_id, hostname, os, arch, kernel, agent_version, machine_id, labels, created_at, last_seen, last_seq, interval_s, boot_time";
+
+fn host_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Host> {
+    let labels: String = r.get(8)?;
+    Ok(Host {
+        id: r.get(0)?,
+        tenant_id: r.get(1)?,
+        hostname: r.get(2)?,
+        os: r.get(3)?,
+        arch: r.get(4)?,
+        kernel: r.get(5)?,
+        agent_version: r.get(6)?,
+        machine_id: r.get(7)?,
+        labels: serde_json::from_str(&labels).unwrap_or_default(),
+        created_at: r.get(9)?,
+        last_seen: r.get(10)?,
+        last_seq: r.get::<_, Option<i64>>(11)?.map(|s| s as u64),
+        interval_s: r.get::<_, Option<i64>>(12)?.map(|s| s as u32),
+        boot_time: r.get(13)?,
+    })
+}
+
+fn key_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AgentKey> {
+    let digest: Vec<u8> = r.get(4)?;
+    let mut secret_sha256 = [0u8; 32];
+    if digest.len() == 32 {
+        secret_sha256.copy_from_slice(&digest);
+    }
+    Ok(AgentKey {
+        id: r.get(0)?,
+        tenant_id: r.get(1)?,
+        key_id: r.get(2)?,
+        name: r.get(3)?,
+        secret_sha256,
+        host_id: r.get(5)?,
+        created_at: r.get(6)?,
+        revoked_at: r.get(7)?,
+    })
+}
+
+const KEY_COLUMNS: &str = "id, tenant_id, key_id, name, secret_sha256, host_id, created_at, revoked_at";
+
+fn labels_json(labels: &Labels) -> String {
+    serde_json::to_string(labels).expect("labels serialize")
+}
+
+impl Store for SqliteStore {
+    fn default_tenant(&self) -> TenantId {
+        self.default_tenant
+    }
+
+    fn create_user(&self, tenant: TenantId, username: &str, password_hash: &str, role: Role) -> Result<UserId> {
+        let conn = self.meta();
+        let inserted = conn.execute(
+            "INSERT INTO users (tenant_id, username, password_hash, role, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (username) DO NOTHING",
+            params![tenant, username, password_hash, role.as_str(), now_ms()],
+        )?;
+        if inserted == 0 {
+            return Err(StoreError::Conflict(format!("user {username:?} already exists")));
+        }
+        Ok(conn.last_insert_rowid())
+    }
+
+    fn user_by_name(&self, username: &str) -> Result<Option<User>> {
+        let conn = self.reader()?;
+        let user = conn
+            .query_row(
+                "SELECT id, tenant_id, username, password_hash, role, disabled FROM users WHERE username = ?1",
+                [username],
+                |r| {
+                    let role: String = r.get(4)?;
+                    Ok(User {
+                        id: r.get(0)?,
+                        tenant_id: r.get(1)?,
+                        username: r.get(2)?,
+                        password_hash: r.get(3)?,
+                        role: Role::parse(&role).unwrap_or(Role::TenantReporter),
+                        disabled: r.get(5)?,
+                    })
+                },
+            )
+            .optional()?;
+        Ok(user)
+    }
+
+    fn user_count(&self) -> Result<u64> {
+        let conn = self.reader()?;
+        Ok(conn.query_row("SELECT count(*) FROM users", [], |r| r.get::<_, i64>(0))? as u64)
+    }
+
+    fn create_agent_key(&self, tenant: TenantId, name: &str, key_id: &str, secret_sha256: &[u8; 32]) -> Result<AgentKey> {
+        let conn = self.meta();
+        conn.execute(
+            "INSERT INTO agent_keys (tenant_id, key_id, name, secret_sha256, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![tenant, key_id, name, &secret_sha256[..], now_ms()],
+        )?;
+        let key = conn.query_row(
+            &format!("SELECT {KEY_COLUMNS} FROM agent_keys WHERE key_id = ?1"),
+            [key_id],
+            key_from_row,
+        )?;
+        Ok(key)
+    }
+
+    fn agent_key(&self, key_id: &str) -> Result<Option<AgentKey>> {
+        if let Some(key) = self.key_cache.read().unwrap_or_else(|p| p.into_inner()).get(key_id) {
+            return Ok(Some(key.clone()));
+        }
+        let conn = self.reader()?;
+        let key = conn
+            .query_row(
+                &format!("SELECT {KEY_COLUMNS} FROM agent_keys WHERE key_id = ?1"),
+                [key_id],
+                key_from_row,
+            )
+            .optional()?;
+        if let Some(key) = &key {
+            self.key_cache
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(key.key_id.clone(), key.clone());
+        }
+        Ok(key)
+    }
+
+    fn revoke_agent_key(&self, tenant: TenantId, key_id: &str) -> Result<()> {
+        let conn = self.meta();
+        let n = conn.execute(
+            "UPDATE agent_keys SET revoked_at = coalesce(revoked_at, ?3) WHERE tenant_id = ?1 AND key_id = ?2",
+            params![tenant, key_id, now_ms()],
+        )?;
+        self.key_cache.write().unwrap_or_else(|p| p.into_inner()).remove(key_id);
+        if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
+    fn register_host(&self, tenant: TenantId, key_id: &str, reg: &HostRegistration) -> Result<Host> {
+        let mut conn = self.meta();
+        let tx = conn.transaction()?;
+        let key: AgentKey = tx
+            .query_row(
+                &format!("SELECT {KEY_COLUMNS} FROM agent_keys WHERE key_id = ?1 AND tenant_id = ?2"),
+                params![key_id, tenant],
+                key_from_row,
+            )
+            .optional()?
+            .ok_or(StoreError::NotFound)?;
+        let host_id = match key.host_id {
+            Some(id) => {
+                tx.execute(
+                    "UPDATE hosts SET hostname = ?2, os = ?3, arch = ?4, kernel = ?5, agent_version = ?6,
+                     machine_id = ?7, labels = ?8, last_seen = ?9 WHERE id = ?1 AND tenant_id = ?10",
+                    params![
+                        id,
+                        reg.hostname,
+                        reg.os,
+                        reg.arch,
+                        reg.kernel,
+                        reg.agent_version,
+                        reg.machine_id,
+                        labels_json(&reg.labels),
+                        now_ms(),
+                        tenant
+                    ],
+                )?;
+                id
+            }
+            None => {
+                tx.execute(
+                    "INSERT INTO hosts (tenant_id, hostname, os, arch, kernel, agent_version, machine_id, labels, created_at, last_seen)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+                    params![
+                        tenant,
+                        reg.hostname,
+                        reg.os,
+                        reg.arch,
+                        reg.kernel,
+                        reg.agent_version,
+                        reg.machine_id,
+                        labels_json(&reg.labels),
+                        now_ms()
+                    ],
+                )?;
+                let id = tx.last_insert_rowid();
+                tx.execute("UPDATE agent_keys SET host_id = ?1 WHERE id = ?2", params![id, key.id])?;
+                id
+            }
+        };
+        let host = tx.query_row(
+            &format!("SELECT {HOST_COLUMNS} FROM hosts WHERE id = ?1"),
+            [host_id],
+            host_from_row,
+        )?;
+        tx.commit()?;
+        self.key_cache.write().unwrap_or_else(|p| p.into_inner()).remove(key_id);
+        Ok(host)
+    }
+
+    fn host_by_hostname(&self, tenant: TenantId, hostname: &str) -> Result<Host> {
+        let conn = self.meta();
+        let sql = format!("SELECT {HOST_COLUMNS} FROM hosts WHERE tenant_id = ?1 AND hostname = ?2 ORDER BY id LIMIT 1");
+        if let Some(host) = conn.query_row(&sql, params![tenant, hostname], host_from_row).optional()? {
+            return Ok(host);
+        }
+        conn.execute(
+            "INSERT INTO hosts (tenant_id, hostname, created_at) VALUES (?1, ?2, ?3)",
+            params![tenant, hostname, now_ms()],
+        )?;
+        Ok(conn.query_row(&sql, params![tenant, hostname], host_from_row)?)
+    }
+
+    fn hosts(&self, tenant: TenantId) -> Result<Vec<Host>> {
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {HOST_COLUMNS} FROM hosts WHERE tenant_id = ?1 ORDER BY hostname, id"
+        ))?;
+        let hosts = stmt.query_map([tenant], host_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(hosts)
+    }
+
+    fn host(&self, tenant: TenantId, host: HostId) -> Result<Option<Host>> {
+        let conn = self.reader()?;
+        Ok(conn
+            .query_row(
+                &format!("SELECT {HOST_COLUMNS} FROM hosts WHERE tenant_id = ?1 AND id = ?2"),
+                params![tenant, host],
+                host_from_row,
+            )
+            .optional()?)
+    }
+
+    fn ingest(&self, tenant: TenantId, host: HostId, reports: Vec<NewReport>) -> Result<IngestOutcome> {
+        let (reply, wait) = sync_channel(1);
+        let now = now_ms();
+        let job = writer::Job {
+            tenant,
+            host,
+            reports,
+            now_ms: now,
+            oldest_allowed_ms: now - self.options.retention.raw_ms,
+            reply,
+        };
+        let sender = self.ingest_tx.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        sender.ok_or(StoreError::Closed)?.send(job).map_err(|_| StoreError::Closed)?;
+        wait.recv().map_err(|_| StoreError::Closed)?
+    }
+
+    fn query(&self, tenant: TenantId, host: HostId, query: &SeriesQuery) -> Result<QueryResult> {
+        let conn = self.reader()?;
+        series::query(&conn, &self.options.retention, tenant, host, query)
+    }
+
+    fn latest(&self, tenant: TenantId, host: HostId) -> Result<Option<LatestValues>> {
+        let conn = self.reader()?;
+        series::latest(&conn, tenant, host)
+    }
+
+    fn maintain(&self, now_ms: i64) -> Result<MaintenanceReport> {
+        let mut conn = self.meta();
+        series::maintain(&mut conn, &self.options, now_ms)
+    }
+
+    fn secret(&self, name: &str, init: &dyn Fn() -> Vec<u8>) -> Result<Vec<u8>> {
+        let conn = self.meta();
+        let key = format!("secret:{name}");
+        if let Some(v) = conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [&key], |r| r.get(0))
+            .optional()?
+        {
+            return Ok(v);
+        }
+        let value = init();
+        conn.execute("INSERT INTO meta (key, value) VALUES (?1, ?2)", params![key, value])?;
+        Ok(value)
+    }
+
+    fn size_bytes(&self) -> Result<u64> {
+        let mut total = 0;
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = self.options.path.clone().into_os_string();
+            p.push(suffix);
+            if let Ok(m) = std::fs::metadata(&p) {
+                total += m.len();
+            }
+        }
+        Ok(total)
+    }
+
+    fn stats(&self) -> Result<StoreStats> {
+        let conn = self.reader()?;
+        series::stats(&conn)
+    }
+
+    fn ping(&self) -> Result<()> {
+        let conn = self.reader()?;
+        conn.query_row("SELECT 1", [], |_| Ok(()))?;
+        Ok(())
+    }
+}

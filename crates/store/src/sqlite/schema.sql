@@ -1,0 +1,81 @@
+-- lxmon embedded schema, version 1. Every tenant-owned table carries
+-- tenant_id (directly, or through its host for series data).
+
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS tenants (
+    id         INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS users (
+    id            INTEGER PRIMARY KEY,
+    tenant_id     INTEGER NOT NULL REFERENCES tenants(id),
+    username      TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    role          TEXT NOT NULL,
+    disabled      INTEGER NOT NULL DEFAULT 0,
+    created_at    INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS hosts (
+    id            INTEGER PRIMARY KEY,
+    tenant_id     INTEGER NOT NULL REFERENCES tenants(id),
+    hostname      TEXT NOT NULL,
+    os            TEXT NOT NULL DEFAULT '',
+    arch          TEXT NOT NULL DEFAULT '',
+    kernel        TEXT NOT NULL DEFAULT '',
+    agent_version TEXT NOT NULL DEFAULT '',
+    machine_id    TEXT,
+    labels        TEXT NOT NULL DEFAULT '{}',
+    created_at    INTEGER NOT NULL,
+    last_seen     INTEGER,
+    last_seq      INTEGER,
+    interval_s    INTEGER,
+    boot_time     INTEGER
+);
+CREATE INDEX IF NOT EXISTS hosts_tenant ON hosts(tenant_id, hostname);
+
+CREATE TABLE IF NOT EXISTS agent_keys (
+    id            INTEGER PRIMARY KEY,
+    tenant_id     INTEGER NOT NULL REFERENCES tenants(id),
+    key_id        TEXT NOT NULL UNIQUE,
+    name          TEXT NOT NULL,
+    secret_sha256 BLOB NOT NULL,
+    host_id       INTEGER REFERENCES hosts(id),
+    created_at    INTEGER NOT NULL,
+    revoked_at    INTEGER
+);
+
+-- One row per (host, metric, label set). Labels are canonical JSON (sorted keys).
+CREATE TABLE IF NOT EXISTS series (
+    id      INTEGER PRIMARY KEY,
+    host_id INTEGER NOT NULL REFERENCES hosts(id),
+    name    TEXT NOT NULL,
+    labels  TEXT NOT NULL,
+    UNIQUE (host_id, name, labels)
+);
+
+-- Head: one row per report not yet sealed into a chunk (tsdb::head encoding).
+CREATE TABLE IF NOT EXISTS head (
+    host_id INTEGER NOT NULL,
+    ts      INTEGER NOT NULL,
+    seq     INTEGER,
+    data    BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS head_host_ts ON head(host_id, ts);
+
+-- Sealed chunks (tsdb::chunk encoding). tier: 0 raw (1 h span), 1 = 5 min
+-- rollups (1 day span), 2 = 1 h rollups (30 day span).
+CREATE TABLE IF NOT EXISTS chunks (
+    host_id  INTEGER NOT NULL,
+    tier     INTEGER NOT NULL,
+    start_ts INTEGER NOT NULL,
+    points   INTEGER NOT NULL,
+    data     BLOB NOT NULL,
+    PRIMARY KEY (host_id, tier, start_ts)
+) WITHOUT ROWID;

@@ -1,0 +1,249 @@
+//! Records the store reads and writes.
+
+use lxmon_proto::{HostInfo, Labels, Sample};
+use serde::{Deserialize, Serialize};
+
+pub type TenantId = i64;
+pub type UserId = i64;
+pub type HostId = i64;
+pub type SeriesId = i64;
+
+/// FlexMON's three roles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    PlatformAdmin,
+    TenantAdmin,
+    TenantReporter,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::PlatformAdmin => "platform_admin",
+            Role::TenantAdmin => "tenant_admin",
+            Role::TenantReporter => "tenant_reporter",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "platform_admin" => Some(Role::PlatformAdmin),
+            "tenant_admin" => Some(Role::TenantAdmin),
+            "tenant_reporter" => Some(Role::TenantReporter),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: UserId,
+    pub tenant_id: TenantId,
+    pub username: String,
+    pub password_hash: String,
+    pub role: Role,
+    pub disabled: bool,
+}
+
+/// An agent key as stored: its public id and the SHA-256 of its secret part,
+/// never the secret itself.
+#[derive(Debug, Clone)]
+pub struct AgentKey {
+    pub id: i64,
+    pub tenant_id: TenantId,
+    pub key_id: String,
+    pub name: String,
+    pub secret_sha256: [u8; 32],
+    pub host_id: Option<HostId>,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+/// What an agent tells the server about its host when it registers.
+#[derive(Debug, Clone, Default)]
+pub struct HostRegistration {
+    pub hostname: String,
+    pub os: String,
+    pub arch: String,
+    pub kernel: String,
+    pub agent_version: String,
+    pub machine_id: Option<String>,
+    pub labels: Labels,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Host {
+    pub id: HostId,
+    pub tenant_id: TenantId,
+    pub hostname: String,
+    pub os: String,
+    pub arch: String,
+    pub kernel: String,
+    pub agent_version: String,
+    pub machine_id: Option<String>,
+    pub labels: Labels,
+    pub created_at: i64,
+    /// Unix ms of the last report or heartbeat.
+    pub last_seen: Option<i64>,
+    /// Highest report sequence number stored.
+    pub last_seq: Option<u64>,
+    /// Reporting interval of the last report, seconds.
+    pub interval_s: Option<u32>,
+    pub boot_time: Option<i64>,
+}
+
+/// One report, validated, ready to store.
+#[derive(Debug, Clone)]
+pub struct NewReport {
+    /// `None` for sources without sequence numbers (seed-compatible pushes);
+    /// such reports are never deduplicated.
+    pub seq: Option<u64>,
+    pub ts: i64,
+    pub interval_s: u32,
+    pub samples: Vec<Sample>,
+    pub info: Option<HostInfo>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IngestOutcome {
+    pub stored: usize,
+    pub duplicates: usize,
+}
+
+/// Storage resolution a query was answered from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Tier {
+    #[serde(rename = "raw")]
+    Raw,
+    #[serde(rename = "5m")]
+    FiveMin,
+    #[serde(rename = "1h")]
+    OneHour,
+}
+
+impl Tier {
+    pub const ALL: [Tier; 3] = [Tier::Raw, Tier::FiveMin, Tier::OneHour];
+
+    /// Bucket width in ms; 0 for raw.
+    pub fn resolution_ms(self) -> i64 {
+        match self {
+            Tier::Raw => 0,
+            Tier::FiveMin => 300_000,
+            Tier::OneHour => 3_600_000,
+        }
+    }
+
+    /// Width of one stored chunk of this tier, in ms.
+    pub fn chunk_span_ms(self) -> i64 {
+        match self {
+            Tier::Raw => 3_600_000,
+            Tier::FiveMin => 86_400_000,
+            Tier::OneHour => 30 * 86_400_000,
+        }
+    }
+
+    pub(crate) fn code(self) -> i64 {
+        match self {
+            Tier::Raw => 0,
+            Tier::FiveMin => 1,
+            Tier::OneHour => 2,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::Raw => "raw",
+            Tier::FiveMin => "5m",
+            Tier::OneHour => "1h",
+        }
+    }
+}
+
+/// How values inside one step are combined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Aggregation {
+    #[default]
+    Avg,
+    Min,
+    Max,
+    Last,
+}
+
+impl Aggregation {
+    pub fn parse(s: &str) -> Option<Aggregation> {
+        match s {
+            "avg" => Some(Aggregation::Avg),
+            "min" => Some(Aggregation::Min),
+            "max" => Some(Aggregation::Max),
+            "last" => Some(Aggregation::Last),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SeriesQuery {
+    /// Metric names to return (every label set of each); empty means all.
+    pub names: Vec<String>,
+    pub from_ms: i64,
+    pub to_ms: i64,
+    /// Seconds per point; `None` picks one giving about
+    /// [`crate::tsdb::DEFAULT_POINTS`] points.
+    pub step_s: Option<u32>,
+    pub aggregation: Aggregation,
+    /// Query time, for choosing a tier by retention.
+    pub now_ms: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SeriesValues {
+    pub name: String,
+    pub labels: Labels,
+    pub values: Vec<Option<f64>>,
+}
+
+/// Column-oriented answer, the shape uPlot draws directly.
+#[derive(Debug, Clone, Serialize)]
+pub struct QueryResult {
+    pub tier: Tier,
+    /// Seconds per point; 0 when raw points are returned as stored.
+    pub step_s: u32,
+    pub timestamps: Vec<i64>,
+    pub series: Vec<SeriesValues>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LatestValue {
+    pub name: String,
+    pub labels: Labels,
+    pub value: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LatestValues {
+    pub ts: i64,
+    pub values: Vec<LatestValue>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct MaintenanceReport {
+    pub chunks_sealed: usize,
+    pub reports_sealed: usize,
+    pub chunks_dropped: usize,
+}
+
+/// Storage figures: what is held and how compactly.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct StoreStats {
+    pub head_reports: u64,
+    pub head_bytes: u64,
+    pub raw_chunks: u64,
+    pub raw_chunk_bytes: u64,
+    pub raw_chunk_samples: u64,
+    pub rollup_chunks: u64,
+    pub rollup_chunk_bytes: u64,
+    pub series: u64,
+    pub hosts: u64,
+}

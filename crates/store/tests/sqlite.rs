@@ -1,0 +1,212 @@
+//! The SQLite store end to end on a real file: ingest, dedup, sealing,
+//! rollups, queries, restart.
+
+use lxmon_proto::Sample;
+use lxmon_store::*;
+
+const HOUR: i64 = 3_600_000;
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+fn open(dir: &tempfile::TempDir) -> SqliteStore {
+    SqliteStore::open(StoreOptions::new(dir.path().join("lxmon.sqlite"))).unwrap()
+}
+
+fn host(store: &SqliteStore) -> HostId {
+    let tenant = store.default_tenant();
+    store.create_agent_key(tenant, "k", "kid1", &[7; 32]).unwrap();
+    store
+        .register_host(
+            tenant,
+            "kid1",
+            &HostRegistration {
+                hostname: "web-1".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .id
+}
+
+fn report(seq: u64, ts: i64, cpu: f64) -> NewReport {
+    NewReport {
+        seq: Some(seq),
+        ts,
+        interval_s: 10,
+        samples: vec![
+            Sample::new("cpu.usage_percent", cpu),
+            Sample::new("fs.used_bytes", 1000.0 + seq as f64).with_label("mount", "/"),
+            Sample::new("fs.used_bytes", 5.0).with_label("mount", "/home"),
+        ],
+        info: None,
+    }
+}
+
+fn query(store: &SqliteStore, host: HostId, names: &[&str], from: i64, to: i64, step_s: Option<u32>) -> QueryResult {
+    store
+        .query(
+            store.default_tenant(),
+            host,
+            &SeriesQuery {
+                names: names.iter().map(|s| s.to_string()).collect(),
+                from_ms: from,
+                to_ms: to,
+                step_s,
+                aggregation: Aggregation::Avg,
+                now_ms: now(),
+            },
+        )
+        .unwrap()
+}
+
+#[test]
+fn ingest_dedups_by_sequence_and_survives_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let t0 = now() - 60_000;
+    let id;
+    {
+        let store = open(&dir);
+        id = host(&store);
+        let tenant = store.default_tenant();
+        let out = store
+            .ingest(tenant, id, vec![report(1, t0, 10.0), report(2, t0 + 10_000, 20.0)])
+            .unwrap();
+        assert_eq!(out, IngestOutcome { stored: 2, duplicates: 0 });
+        let out = store
+            .ingest(tenant, id, vec![report(2, t0 + 10_000, 99.0), report(3, t0 + 20_000, 30.0)])
+            .unwrap();
+        assert_eq!(out, IngestOutcome { stored: 1, duplicates: 1 });
+    }
+    let store = open(&dir);
+    let tenant = store.default_tenant();
+    // Still a duplicate after restart: the sequence watermark is durable.
+    let out = store.ingest(tenant, id, vec![report(3, t0 + 20_000, 0.0)]).unwrap();
+    assert_eq!(out.duplicates, 1);
+    let r = query(&store, id, &["cpu.usage_percent"], t0 - 1000, t0 + 30_000, None);
+    assert_eq!(r.tier, Tier::Raw);
+    assert_eq!(r.timestamps, vec![t0, t0 + 10_000, t0 + 20_000]);
+    assert_eq!(r.series[0].values, vec![Some(10.0), Some(20.0), Some(30.0)]);
+    assert_eq!(store.host(tenant, id).unwrap().unwrap().last_seq, Some(3));
+    let latest = store.latest(tenant, id).unwrap().unwrap();
+    assert_eq!(latest.ts, t0 + 20_000);
+    assert_eq!(latest.values.len(), 3);
+}
+
+#[test]
+fn other_tenants_see_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let id = host(&store);
+    let t = now();
+    store.ingest(1, id, vec![report(1, t, 1.0)]).unwrap();
+    assert!(store.host(2, id).unwrap().is_none());
+    assert!(store.hosts(2).unwrap().is_empty());
+    assert!(matches!(store.ingest(2, id, vec![report(2, t, 1.0)]), Err(StoreError::NotFound)));
+    let q = SeriesQuery {
+        names: vec![],
+        from_ms: t - HOUR,
+        to_ms: t,
+        step_s: None,
+        aggregation: Aggregation::Avg,
+        now_ms: t,
+    };
+    assert!(matches!(store.query(2, id, &q), Err(StoreError::NotFound)));
+    assert!(matches!(store.latest(2, id), Err(StoreError::NotFound)));
+}
+
+#[test]
+fn sealing_moves_head_to_chunks_and_rollups_answer_long_ranges() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let id = host(&store);
+    let tenant = store.default_tenant();
+    let now_ms = now();
+    // Three hours of 10 s reports ending two hours ago.
+    let start = (now_ms - 5 * HOUR).div_euclid(HOUR) * HOUR;
+    let reports: Vec<_> = (0..1080u64)
+        .map(|i| report(i + 1, start + i as i64 * 10_000, (i % 10) as f64))
+        .collect();
+    for batch in reports.chunks(300) {
+        store.ingest(tenant, id, batch.to_vec()).unwrap();
+    }
+    let before = query(&store, id, &["cpu.usage_percent"], start, start + 3 * HOUR, Some(300));
+
+    let m = store.maintain(now_ms).unwrap();
+    assert_eq!(m.reports_sealed, 1080);
+    assert_eq!(m.chunks_sealed, 3);
+    let stats = store.stats().unwrap();
+    assert_eq!(stats.head_reports, 0);
+    assert_eq!(stats.raw_chunk_samples, 1080 * 3);
+    let bytes_per_sample = stats.raw_chunk_bytes as f64 / stats.raw_chunk_samples as f64;
+    assert!(bytes_per_sample < 1.0, "{bytes_per_sample} bytes per sample");
+
+    // Same answer from chunks as from the head.
+    let raw = query(&store, id, &["cpu.usage_percent"], start, start + 3 * HOUR, Some(60));
+    assert_eq!(raw.tier, Tier::Raw);
+    let after = query(&store, id, &["cpu.usage_percent"], start, start + 3 * HOUR, Some(300));
+    assert_eq!(after.tier, Tier::FiveMin);
+    assert_eq!(before.timestamps, after.timestamps);
+    assert_eq!(before.series[0].values, after.series[0].values);
+    // Every 5-minute bucket holds 30 reports of 0..9 → average 4.5.
+    assert!(after.series[0].values.iter().flatten().all(|v| (*v - 4.5).abs() < 1e-9));
+
+    // A 30-day query comes from the hourly rollup.
+    let month = query(&store, id, &["fs.used_bytes"], now_ms - 30 * 24 * HOUR, now_ms, None);
+    assert_eq!(month.tier, Tier::OneHour);
+    assert_eq!(month.step_s, 3600);
+    assert_eq!(month.series.len(), 2, "one series per mount");
+    assert_eq!(month.series[0].values.iter().flatten().count(), 3);
+}
+
+#[test]
+fn late_reports_merge_into_a_sealed_hour() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let id = host(&store);
+    let tenant = store.default_tenant();
+    let now_ms = now();
+    let hour = (now_ms - 3 * HOUR).div_euclid(HOUR) * HOUR;
+    store.ingest(tenant, id, vec![report(1, hour + 1000, 10.0)]).unwrap();
+    store.maintain(now_ms).unwrap();
+    store.ingest(tenant, id, vec![report(2, hour + 2000, 30.0)]).unwrap();
+    store.maintain(now_ms).unwrap();
+    let r = query(&store, id, &["cpu.usage_percent"], hour, hour + HOUR - 1, Some(3600));
+    assert_eq!(r.tier, Tier::OneHour);
+    assert_eq!(r.series[0].values, vec![Some(20.0)]);
+    let raw = query(&store, id, &["cpu.usage_percent"], hour, hour + 10_000, None);
+    assert_eq!(raw.series[0].values, vec![Some(10.0), Some(30.0)]);
+}
+
+#[test]
+fn reports_older_than_retention_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let id = host(&store);
+    let old = now() - 8 * 24 * HOUR;
+    let err = store.ingest(1, id, vec![report(1, old, 1.0)]).unwrap_err();
+    assert!(matches!(err, StoreError::Rejected(_)), "{err:?}");
+    assert_eq!(store.stats().unwrap().head_reports, 0);
+}
+
+#[test]
+fn retention_drops_expired_chunks() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = StoreOptions::new(dir.path().join("lxmon.sqlite"));
+    options.retention.raw_ms = 4 * HOUR;
+    let store = SqliteStore::open(options).unwrap();
+    let id = host(&store);
+    let now_ms = now();
+    let hour = (now_ms - HOUR - HOUR / 2).div_euclid(HOUR) * HOUR;
+    store.ingest(1, id, vec![report(1, hour + 1000, 1.0)]).unwrap();
+    store.maintain(now_ms).unwrap();
+    assert_eq!(store.stats().unwrap().raw_chunks, 1);
+    let m = store.maintain(now_ms + 5 * HOUR).unwrap();
+    assert_eq!(m.chunks_dropped, 1);
+    assert_eq!(store.stats().unwrap().raw_chunks, 0);
+    assert!(store.stats().unwrap().rollup_chunks >= 2, "rollups outlive raw");
+}
