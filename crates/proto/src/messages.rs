@@ -12,6 +12,7 @@ pub type Labels = BTreeMap<String, String>;
 /// On the wire: `{"n":"fs.used_bytes","l":{"mount":"/"},"v":1234}`; `l` is
 /// omitted when empty.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Sample {
     #[serde(rename = "n")]
     pub name: String,
@@ -62,6 +63,7 @@ fn lenient_f64<'de, D: Deserializer<'de>>(de: D) -> Result<f64, D::Error> {
 /// Who is reporting. The server trusts the agent key, not this, for identity;
 /// the hostname is informative and updates the host's display name.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HostIdentity {
     pub hostname: String,
     /// `/etc/machine-id`, when the host has one.
@@ -72,6 +74,7 @@ pub struct HostIdentity {
 /// Slow-changing facts about the host, sent with the first report after start
 /// and whenever they change.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HostInfo {
     #[serde(default)]
     pub os: String,
@@ -88,6 +91,7 @@ pub struct HostInfo {
 
 /// One process in a top list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProcessInfo {
     pub pid: u32,
     pub name: String,
@@ -98,6 +102,7 @@ pub struct ProcessInfo {
 
 /// Top processes by CPU and by memory, as of the report's timestamp.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TopProcesses {
     #[serde(default)]
     pub by_cpu: Vec<ProcessInfo>,
@@ -110,6 +115,7 @@ pub struct TopProcesses {
 /// `POST /api/agent/metrics` takes one; `POST /api/agent/metrics/batch` takes
 /// many as NDJSON, oldest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Report {
     /// Protocol version, [`crate::PROTOCOL_VERSION`] when produced by this build.
     pub v: u32,
@@ -130,6 +136,7 @@ pub struct Report {
 
 /// `POST /api/agent/register` body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegisterRequest {
     pub hostname: String,
     #[serde(default)]
@@ -149,6 +156,7 @@ pub struct RegisterRequest {
 /// Settings the server hands its agents (`GET /api/agent/config`, and inside
 /// the register response).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AgentConfig {
     /// Seconds between reports when the server sets it for this host; `None`
     /// keeps the agent's own configured interval.
@@ -160,6 +168,7 @@ pub struct AgentConfig {
 
 /// `POST /api/agent/register` response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegisterResponse {
     /// The host this agent reports as (the server's id, not the hostname).
     pub server_id: i64,
@@ -173,6 +182,7 @@ pub struct RegisterResponse {
 
 /// `POST /api/agent/metrics` response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MetricsAck {
     pub received: bool,
     /// True when this (agent, seq) was already stored; nothing was written.
@@ -184,6 +194,7 @@ pub struct MetricsAck {
 
 /// `POST /api/agent/metrics/batch` response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BatchAck {
     pub stored: usize,
     pub duplicates: usize,
@@ -192,6 +203,7 @@ pub struct BatchAck {
 
 /// `POST /api/agent/heartbeat` body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Heartbeat {
     pub ts: i64,
     /// Reports waiting in the agent's spool, so the dashboard can show a
@@ -202,17 +214,20 @@ pub struct Heartbeat {
 
 /// `POST /api/agent/heartbeat` response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HeartbeatAck {
     pub status: String,
 }
 
 /// Every 4xx/5xx from the server has this body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorDetail {
     /// Stable machine-readable code, e.g. `payload_too_large`.
     pub code: String,

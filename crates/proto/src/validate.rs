@@ -36,6 +36,8 @@ pub enum ValidationError {
     TextTooLong { field: &'static str },
     #[error("top process list has {0} entries; at most {MAX_TOP_PROCESSES} are allowed")]
     TooManyProcesses(usize),
+    #[error("metric {metric:?} appears twice with the same labels")]
+    DuplicateSeries { metric: String },
 }
 
 /// Metrics whose unit cannot be negative, recognised by name suffix:
@@ -113,7 +115,13 @@ pub fn validate_report(report: &Report, now_ms: i64) -> Result<(), ValidationErr
     if report.metrics.len() > MAX_SERIES_PER_REPORT {
         return Err(ValidationError::TooManySeries(report.metrics.len()));
     }
+    let mut seen = std::collections::HashSet::with_capacity(report.metrics.len());
     for sample in &report.metrics {
+        if !seen.insert((&sample.name, &sample.labels)) {
+            return Err(ValidationError::DuplicateSeries {
+                metric: sample.name.clone(),
+            });
+        }
         if !valid_metric_name(&sample.name) {
             return Err(ValidationError::BadMetricName(truncate(&sample.name)));
         }
@@ -210,6 +218,9 @@ mod tests {
             }),
             (report(vec![Sample::new("x", 1.0); MAX_SERIES_PER_REPORT + 1]), |e| {
                 matches!(e, ValidationError::TooManySeries(_))
+            }),
+            (report(vec![Sample::new("x", 1.0), Sample::new("x", 2.0)]), |e| {
+                matches!(e, ValidationError::DuplicateSeries { .. })
             }),
         ];
         for (r, is_expected) in cases {

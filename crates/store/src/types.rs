@@ -10,6 +10,7 @@ pub type SeriesId = i64;
 
 /// FlexMON's three roles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     PlatformAdmin,
@@ -73,6 +74,7 @@ pub struct HostRegistration {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Host {
     pub id: HostId,
     pub tenant_id: TenantId,
@@ -113,6 +115,7 @@ pub struct IngestOutcome {
 
 /// Storage resolution a query was answered from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Tier {
     #[serde(rename = "raw")]
     Raw,
@@ -162,6 +165,7 @@ impl Tier {
 
 /// How values inside one step are combined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Aggregation {
     #[default]
@@ -198,6 +202,7 @@ pub struct SeriesQuery {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SeriesValues {
     pub name: String,
     pub labels: Labels,
@@ -206,6 +211,7 @@ pub struct SeriesValues {
 
 /// Column-oriented answer, the shape uPlot draws directly.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QueryResult {
     pub tier: Tier,
     /// Seconds per point; 0 when raw points are returned as stored.
@@ -215,6 +221,7 @@ pub struct QueryResult {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LatestValue {
     pub name: String,
     pub labels: Labels,
@@ -222,12 +229,14 @@ pub struct LatestValue {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LatestValues {
     pub ts: i64,
     pub values: Vec<LatestValue>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MaintenanceReport {
     pub chunks_sealed: usize,
     pub reports_sealed: usize,
@@ -236,6 +245,7 @@ pub struct MaintenanceReport {
 
 /// Storage figures: what is held and how compactly.
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StoreStats {
     pub head_reports: u64,
     pub head_bytes: u64,

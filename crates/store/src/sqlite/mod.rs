@@ -397,6 +397,14 @@ impl Store for SqliteStore {
         Ok(hosts)
     }
 
+    fn touch_host(&self, tenant: TenantId, host: HostId, now_ms: i64) -> Result<()> {
+        let n = self.meta().execute(
+            "UPDATE hosts SET last_seen = max(coalesce(last_seen, 0), ?3) WHERE id = ?1 AND tenant_id = ?2",
+            params![host, tenant, now_ms],
+        )?;
+        if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
     fn host(&self, tenant: TenantId, host: HostId) -> Result<Option<Host>> {
         let conn = self.reader()?;
         Ok(conn

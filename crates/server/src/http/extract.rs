@@ -1,0 +1,129 @@
+//! Request extractors: who is calling (agent key or session token) and a
+//! bounded, decoded body.
+
+use std::net::SocketAddr;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::HeaderMap;
+use axum::http::request::Parts;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use lxmon_proto::compress::{self, DICT_HEADER, DecodeError, Encoding};
+use lxmon_store::{AgentKey, TenantId};
+use std::sync::atomic::Ordering::Relaxed;
+
+use super::error::ApiError;
+use crate::auth::{Claims, TokenError, agent_secret_matches, parse_agent_key};
+use crate::state::AppState;
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+fn client_ip(parts: &Parts) -> String {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// An authenticated agent: its key record and tenant.
+pub struct AgentAuth {
+    pub tenant: TenantId,
+    pub key: AgentKey,
+}
+
+impl FromRequestParts<AppState> for AgentAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let presented = bearer(parts);
+        let parsed = presented.and_then(parse_agent_key);
+        let key = match parsed {
+            Some((key_id, secret)) => match state.store.agent_key(key_id)? {
+                Some(key) if key.revoked_at.is_none() && agent_secret_matches(secret, &key.secret_sha256) => Some(key),
+                _ => None,
+            },
+            None => None,
+        };
+        match key {
+            Some(key) => Ok(AgentAuth {
+                tenant: key.tenant_id,
+                key,
+            }),
+            None => {
+                state.telemetry.agent_auth_failures.fetch_add(1, Relaxed);
+                state.telemetry.rejected("unauthorized");
+                // The key id is public; the secret is never logged.
+                tracing::warn!(
+                    key_id = parsed.map(|(id, _)| id).unwrap_or("-"),
+                    client = %client_ip(parts),
+                    path = %parts.uri.path(),
+                    "agent authentication failed"
+                );
+                Err(ApiError::unauthorized("missing, unknown or revoked agent key"))
+            }
+        }
+    }
+}
+
+/// An authenticated dashboard user (the claims of a valid session token).
+pub struct Session(pub Claims);
+
+impl FromRequestParts<AppState> for Session {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer(parts).ok_or_else(|| ApiError::unauthorized("log in first: missing bearer token"))?;
+        match state.sessions.verify(token, crate::now_ms() / 1000) {
+            Ok(claims) => Ok(Session(claims)),
+            Err(TokenError::Expired) => Err(ApiError::new(
+                axum::http::StatusCode::UNAUTHORIZED,
+                "session_expired",
+                "session expired; log in again",
+            )),
+            Err(e) => Err(ApiError::unauthorized(format!("invalid session token: {e}"))),
+        }
+    }
+}
+
+/// Reads at most `limit` bytes of body and decodes its `Content-Encoding`,
+/// refusing a decoded size above `limit` too. Errors are 413 or 400/415.
+pub async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Vec<u8>, ApiError> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let encoding = Encoding::from_headers(header("content-encoding"), header(DICT_HEADER)).ok_or_else(|| {
+        ApiError::new(
+            axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_encoding",
+            "Content-Encoding must be identity, gzip or zstd",
+        )
+    })?;
+    if let Some(len) = header("content-length").and_then(|v| v.parse::<usize>().ok())
+        && len > limit
+    {
+        return Err(ApiError::too_large(format!("body of {len} bytes exceeds the limit of {limit}")));
+    }
+    let raw = Limited::new(body, limit).collect().await.map_err(|e| {
+        if e.downcast_ref::<LengthLimitError>().is_some() {
+            ApiError::too_large(format!("body exceeds the limit of {limit} bytes"))
+        } else {
+            ApiError::bad_request("bad_body", format!("could not read body: {e}"))
+        }
+    })?;
+    compress::decode(&raw.to_bytes(), encoding, limit).map_err(|e| match e {
+        DecodeError::TooLarge { limit } => ApiError::too_large(format!("decoded body exceeds the limit of {limit} bytes")),
+        DecodeError::Corrupt(..) => ApiError::bad_request("bad_encoding", e.to_string()),
+    })
+}
+
+/// Parses a JSON body read by [`read_body`].
+pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| ApiError::bad_request("bad_json", format!("malformed JSON: {e}")))
+}

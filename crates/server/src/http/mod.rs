@@ -1,0 +1,85 @@
+//! The HTTP API: one module per area, routes and OpenAPI document built from
+//! the same list so neither can drift from the other.
+
+pub mod agent;
+pub mod compat;
+pub mod error;
+pub mod extract;
+pub mod servers;
+pub mod session;
+pub mod system;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use error::{ApiError, ApiResult};
+
+use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "lxmon", description = "Self-hosted monitoring and remote operations for Linux fleets."),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "agent", description = "Agent → server (agent key)"),
+        (name = "servers", description = "Hosts and their metrics (session)"),
+        (name = "auth", description = "Dashboard sessions"),
+        (name = "system", description = "Health and metadata"),
+    )
+)]
+struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "agent_key",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("Agent key: lxk_<id>.<secret>")).build()),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+    }
+}
+
+/// The API's routes and their OpenAPI document.
+pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(agent::register))
+        .routes(routes!(agent::metrics))
+        .routes(routes!(agent::batch))
+        .routes(routes!(agent::heartbeat))
+        .routes(routes!(agent::config))
+        .routes(routes!(compat::push))
+        .routes(routes!(session::login))
+        .routes(routes!(session::me))
+        .routes(routes!(servers::list))
+        .routes(routes!(servers::get))
+        .routes(routes!(servers::metrics))
+        .routes(routes!(servers::latest))
+        .routes(routes!(system::health))
+        .split_for_parts()
+}
+
+/// The whole application.
+pub fn router(state: AppState) -> Router {
+    let (api, doc) = api();
+    let doc = Arc::new(doc);
+    api.route("/api/openapi.json", get(move || async move { axum::Json(doc.as_ref().clone()) }))
+        .route("/metrics", get(system::prometheus))
+        .fallback(system::fallback)
+        // Bodies are bounded per route by `extract::read_body`, which answers
+        // with the JSON error shape instead of axum's plain-text 413.
+        .layer(DefaultBodyLimit::disable())
+        .with_state(state)
+}
