@@ -100,8 +100,9 @@ pub fn parse_stat(text: &str, out: &mut StatSnapshot) -> Result<(), CollectError
     for line in text.lines() {
         if let Some(rest) = line.strip_prefix("cpu") {
             let (id, values) = rest.split_once(' ').unwrap_or((rest, ""));
-            let times = parse_times(values)
-                .ok_or_else(|| CollectError::parse("/proc/stat", format!("bad cpu line {line:?}")))?;
+            let times = parse_times(values).ok_or_else(|| {
+                CollectError::parse("/proc/stat", format!("bad cpu line {line:?}"))
+            })?;
             if id.is_empty() {
                 out.total = times;
                 saw_total = true;
@@ -142,7 +143,10 @@ pub fn parse_loadavg(text: &str) -> Result<[f64; 3], CollectError> {
     let mut f = text.split_ascii_whitespace().map(str::parse::<f64>);
     let mut next = || match f.next() {
         Some(Ok(v)) if v.is_finite() && v >= 0.0 => Ok(v),
-        _ => Err(CollectError::parse("/proc/loadavg", format!("unexpected content {text:?}"))),
+        _ => Err(CollectError::parse(
+            "/proc/loadavg",
+            format!("unexpected content {text:?}"),
+        )),
     };
     Ok([next()?, next()?, next()?])
 }
@@ -330,7 +334,11 @@ mod tests {
         assert_eq!(value(&out.samples, "cpu.cores_count", None), Some(4.0));
         assert_eq!(value(&out.samples, "load.1m", None), Some(0.52));
         assert_eq!(value(&out.samples, "cpu.usage_percent", None), None);
-        assert!(out.samples.iter().all(|s| s.name != "cpu.core.usage_percent"));
+        assert!(
+            out.samples
+                .iter()
+                .all(|s| s.name != "cpu.core.usage_percent")
+        );
 
         let mut out = Output::default();
         c.collect(&snapshot_ctx("t1", base, 10), &mut out).unwrap();

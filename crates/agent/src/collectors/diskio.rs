@@ -12,7 +12,9 @@ use std::time::Instant;
 
 use lxmon_proto::Sample;
 
-use super::{CollectError, Collector, Ctx, Output, counter_rate, elapsed_since, next_u64, percent, read_into};
+use super::{
+    CollectError, Collector, Ctx, Output, counter_rate, elapsed_since, next_u64, percent, read_into,
+};
 
 /// `/proc/diskstats` always counts 512-byte sectors, whatever the device's
 /// real sector size.
@@ -184,7 +186,8 @@ impl DiskIoCollector {
             if let Some(r) = counter_rate(bytes(prev.read_sectors), bytes(cur.read_sectors), secs) {
                 out.push(sample("disk.read_bytes_per_sec", r));
             }
-            if let Some(r) = counter_rate(bytes(prev.write_sectors), bytes(cur.write_sectors), secs) {
+            if let Some(r) = counter_rate(bytes(prev.write_sectors), bytes(cur.write_sectors), secs)
+            {
                 out.push(sample("disk.write_bytes_per_sec", r));
             }
             if let Some(r) = counter_rate(prev.reads, cur.reads, secs) {
@@ -194,7 +197,10 @@ impl DiskIoCollector {
                 out.push(sample("disk.writes_per_sec", r));
             }
             if let Some(busy) = cur.busy_ms.checked_sub(prev.busy_ms) {
-                out.push(sample("disk.busy_percent", percent(busy as f64, secs * 1000.0)));
+                out.push(sample(
+                    "disk.busy_percent",
+                    percent(busy as f64, secs * 1000.0),
+                ));
             }
         }
         self.prev_at = Some(ctx.now);
@@ -280,7 +286,10 @@ mod tests {
             .collect();
         // Partitions of listed disks, loop/ram/zram and idle sr0 are skipped;
         // sysfs says sdb1 is a partition of sdb; dm-0 is a whole device.
-        assert_eq!(devices.into_iter().collect::<Vec<_>>(), vec!["dm-0", "nvme0n1", "sdb"]);
+        assert_eq!(
+            devices.into_iter().collect::<Vec<_>>(),
+            vec!["dm-0", "nvme0n1", "sdb"]
+        );
         let nvme = |m| value(&out.samples, m, Some(("device", "nvme0n1")));
         // 20480 sectors read in 10 s = 1 MiB/s; 4096 sectors written.
         assert_eq!(nvme("disk.read_bytes_per_sec"), Some(1_048_576.0));

@@ -120,7 +120,9 @@ fn unescape_octal(s: &str) -> Cow<'_, str> {
             && i + 3 < b.len()
             && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
         {
-            let v = (b[i + 1] - b'0') as u32 * 64 + (b[i + 2] - b'0') as u32 * 8 + (b[i + 3] - b'0') as u32;
+            let v = (b[i + 1] - b'0') as u32 * 64
+                + (b[i + 2] - b'0') as u32 * 8
+                + (b[i + 3] - b'0') as u32;
             out.push(v as u8);
             i += 4;
         } else {
@@ -185,7 +187,10 @@ pub fn push_samples(mount: &str, u: &FsUsage, out: &mut Vec<Sample>) {
     // btrfs and some others have no fixed inode table and report 0.
     if u.inodes_total > 0 {
         out.push(s("fs.inodes_total", u.inodes_total));
-        out.push(s("fs.inodes_used", u.inodes_total.saturating_sub(u.inodes_free)));
+        out.push(s(
+            "fs.inodes_used",
+            u.inodes_total.saturating_sub(u.inodes_free),
+        ));
         out.push(s("fs.inodes_free", u.inodes_free));
     }
 }
@@ -219,11 +224,15 @@ impl Collector for FilesystemCollector {
         for mount in parse_mounts(&self.buf) {
             match statvfs(&mount.mount_point) {
                 // A zero-sized filesystem is a pseudo one we did not list.
-                Ok(u) if u.total_bytes > 0 => push_samples(&mount.mount_point, &u, &mut out.samples),
+                Ok(u) if u.total_bytes > 0 => {
+                    push_samples(&mount.mount_point, &u, &mut out.samples)
+                }
                 Ok(_) => {}
                 // Not fatal for the others: a mount can vanish between reading
                 // the table and statvfs, or be unreadable to this user.
-                Err(e) => tracing::debug!(mount = %mount.mount_point, error = %e, "statvfs failed; mount skipped"),
+                Err(e) => {
+                    tracing::debug!(mount = %mount.mount_point, error = %e, "statvfs failed; mount skipped")
+                }
             }
         }
         Ok(())
@@ -240,10 +249,13 @@ mod tests {
         let text = std::fs::read_to_string(fixtures().join("host1/t0/proc/self/mounts")).unwrap();
         let mounts = parse_mounts(&text);
         let points: Vec<&str> = mounts.iter().map(|m| m.mount_point.as_str()).collect();
-        // /home is a btrfs subvolume of the root device and /srv/www a bind
-        // mount of /dev/sdb1: both deduplicated; tmpfs, cgroup2, overlay, nfs
-        // and squashfs (snap) are skipped.
-        assert_eq!(points, vec!["/", "/boot", "/boot/efi", "/data", "/mnt/backup disk"]);
+        // /home is a btrfs subvolume of the root device and /srv/www a
+        // second mount of the LVM volume: both deduplicated; tmpfs, cgroup2,
+        // overlay, nfs4, autofs and squashfs (a snap) are skipped.
+        assert_eq!(
+            points,
+            vec!["/", "/boot", "/boot/efi", "/data", "/mnt/backup disk"]
+        );
         assert_eq!(mounts[0].device, "/dev/nvme0n1p2");
         assert_eq!(mounts[0].fstype, "btrfs");
         assert_eq!(mounts[3].fstype, "xfs");
@@ -275,8 +287,14 @@ mod tests {
         };
         let mut out = Vec::new();
         push_samples("/", &u, &mut out);
-        assert_eq!(value(&out, "fs.used_percent", Some(("mount", "/"))), Some(66.67));
-        assert_eq!(value(&out, "fs.free_bytes", Some(("mount", "/"))), Some(300.0));
+        assert_eq!(
+            value(&out, "fs.used_percent", Some(("mount", "/"))),
+            Some(66.67)
+        );
+        assert_eq!(
+            value(&out, "fs.free_bytes", Some(("mount", "/"))),
+            Some(300.0)
+        );
         assert!(out.iter().all(|s| !s.name.starts_with("fs.inodes")));
     }
 

@@ -51,10 +51,15 @@ pub fn parse_meminfo(text: &str) -> Result<MemInfo, CollectError> {
         *slot = if unit.trim() == "kB" { kb * 1024 } else { kb };
     }
     if !saw_total || !saw_free {
-        return Err(CollectError::parse("/proc/meminfo", "MemTotal or MemFree missing"));
+        return Err(CollectError::parse(
+            "/proc/meminfo",
+            "MemTotal or MemFree missing",
+        ));
     }
     // What `free` estimated before the kernel computed MemAvailable itself.
-    m.available = available.unwrap_or(m.free + m.buffers + m.cached).min(m.total);
+    m.available = available
+        .unwrap_or(m.free + m.buffers + m.cached)
+        .min(m.total);
     Ok(m)
 }
 
@@ -65,9 +70,15 @@ pub fn push_samples(m: &MemInfo, out: &mut Vec<Sample>) {
     out.push(Sample::new("mem.used_bytes", used as f64));
     out.push(Sample::new("mem.free_bytes", m.free as f64));
     out.push(Sample::new("mem.available_bytes", m.available as f64));
-    out.push(Sample::new("mem.cached_bytes", (m.cached + m.sreclaimable) as f64));
+    out.push(Sample::new(
+        "mem.cached_bytes",
+        (m.cached + m.sreclaimable) as f64,
+    ));
     out.push(Sample::new("mem.buffers_bytes", m.buffers as f64));
-    out.push(Sample::new("mem.used_percent", percent(used as f64, m.total as f64)));
+    out.push(Sample::new(
+        "mem.used_percent",
+        percent(used as f64, m.total as f64),
+    ));
     out.push(Sample::new("swap.total_bytes", m.swap_total as f64));
     out.push(Sample::new(
         "swap.used_bytes",

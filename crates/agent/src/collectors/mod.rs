@@ -242,7 +242,11 @@ pub(crate) mod test_support {
         }
     }
 
-    pub fn value(out: &[lxmon_proto::Sample], name: &str, label: Option<(&str, &str)>) -> Option<f64> {
+    pub fn value(
+        out: &[lxmon_proto::Sample],
+        name: &str,
+        label: Option<(&str, &str)>,
+    ) -> Option<f64> {
         out.iter()
             .find(|s| {
                 s.name == name

@@ -7,7 +7,9 @@ use std::time::Instant;
 
 use lxmon_proto::{MAX_LABEL_VALUE_LEN, Sample};
 
-use super::{CollectError, Collector, Ctx, Output, counter_rate, elapsed_since, next_u64, read_into};
+use super::{
+    CollectError, Collector, Ctx, Output, counter_rate, elapsed_since, next_u64, read_into,
+};
 
 /// The counters of one interface the agent uses.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -78,7 +80,10 @@ impl NetworkCollector {
         let elapsed = elapsed_since(self.prev_at, now);
         for (name, cur) in text.lines().filter_map(parse_line) {
             // Names become label values; the kernel allows odd bytes in them.
-            if name == "lo" || name.len() > MAX_LABEL_VALUE_LEN || name.chars().any(char::is_control) {
+            if name == "lo"
+                || name.len() > MAX_LABEL_VALUE_LEN
+                || name.chars().any(char::is_control)
+            {
                 continue;
             }
             let before = match self.prev.get_mut(name) {
@@ -146,15 +151,23 @@ mod tests {
 
     #[test]
     fn parses_lines_including_glued_counters() {
-        let (name, c) =
-            parse_line("  eth0: 1000 10 1 2 0 0 0 0 2000 20 3 4 0 0 0 0").unwrap();
+        let (name, c) = parse_line("  eth0: 1000 10 1 2 0 0 0 0 2000 20 3 4 0 0 0 0").unwrap();
         assert_eq!(name, "eth0");
-        assert_eq!((c.rx_bytes, c.rx_packets, c.rx_errors, c.rx_drops), (1000, 10, 1, 2));
-        assert_eq!((c.tx_bytes, c.tx_packets, c.tx_errors, c.tx_drops), (2000, 20, 3, 4));
+        assert_eq!(
+            (c.rx_bytes, c.rx_packets, c.rx_errors, c.rx_drops),
+            (1000, 10, 1, 2)
+        );
+        assert_eq!(
+            (c.tx_bytes, c.tx_packets, c.tx_errors, c.tx_drops),
+            (2000, 20, 3, 4)
+        );
         let (name, c) = parse_line("eth1:4294967296 1 0 0 0 0 0 0 5 1 0 0 0 0 0 0").unwrap();
         assert_eq!((name, c.rx_bytes), ("eth1", 4_294_967_296));
         assert!(parse_line("Inter-|   Receive                            |  Transmit").is_none());
-        assert!(parse_line(" face |bytes    packets errs drop fifo frame compressed multicast|bytes").is_none());
+        assert!(
+            parse_line(" face |bytes    packets errs drop fifo frame compressed multicast|bytes")
+                .is_none()
+        );
     }
 
     #[test]

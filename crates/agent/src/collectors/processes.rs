@@ -96,7 +96,12 @@ pub struct ProcessCollector {
 impl ProcessCollector {
     pub fn new() -> ProcessCollector {
         // SAFETY: sysconf has no preconditions.
-        let (ticks, page) = unsafe { (libc::sysconf(libc::_SC_CLK_TCK), libc::sysconf(libc::_SC_PAGESIZE)) };
+        let (ticks, page) = unsafe {
+            (
+                libc::sysconf(libc::_SC_CLK_TCK),
+                libc::sysconf(libc::_SC_PAGESIZE),
+            )
+        };
         ProcessCollector {
             stat_buf: Vec::with_capacity(512),
             path_buf: String::with_capacity(64),
@@ -166,7 +171,9 @@ impl Collector for ProcessCollector {
             };
             let ticks_delta = match self.prev.get(&pid) {
                 // Same pid, same start time: the same process.
-                Some(&(ticks, start)) if start == stat.start_ticks => stat.cpu_ticks.checked_sub(ticks),
+                Some(&(ticks, start)) if start == stat.start_ticks => {
+                    stat.cpu_ticks.checked_sub(ticks)
+                }
                 _ => None,
             };
             self.next.insert(pid, (stat.cpu_ticks, stat.start_ticks));
@@ -180,7 +187,8 @@ impl Collector for ProcessCollector {
         let elapsed = elapsed_since(self.prev_at, ctx.now);
         self.prev_at = Some(ctx.now);
 
-        out.samples.push(Sample::new("system.processes_count", count as f64));
+        out.samples
+            .push(Sample::new("system.processes_count", count as f64));
 
         // Ties broken by pid so the lists are stable between runs.
         let by_cpu: Vec<Candidate> = if elapsed.is_some() {
@@ -198,7 +206,12 @@ impl Collector for ProcessCollector {
         };
         let by_memory = {
             let n = TOP_N.min(self.candidates.len());
-            let cmp = |a: &Candidate, b: &Candidate| b.stat.rss_pages.cmp(&a.stat.rss_pages).then(a.pid.cmp(&b.pid));
+            let cmp = |a: &Candidate, b: &Candidate| {
+                b.stat
+                    .rss_pages
+                    .cmp(&a.stat.rss_pages)
+                    .then(a.pid.cmp(&b.pid))
+            };
             if n > 0 && n < self.candidates.len() {
                 self.candidates.select_nth_unstable_by(n - 1, cmp);
             }
@@ -234,14 +247,18 @@ mod tests {
 
         let kthread = b"2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 3 0 0 20 0 1 0 2 0 0 18446744073709551615 0 0 0 0 0 0 0 2147483647 0 0 0 0 17 1 0 0 0 0 0 0 0 0 0 0 0 0 0";
         let s = parse_stat(kthread).unwrap();
-        assert_eq!((s.name().as_str(), s.cpu_ticks, s.rss_pages), ("kthreadd", 3, 0));
+        assert_eq!(
+            (s.name().as_str(), s.cpu_ticks, s.rss_pages),
+            ("kthreadd", 3, 0)
+        );
         assert!(parse_stat(b"12 (truncated").is_none());
         assert!(parse_stat(b"").is_none());
     }
 
     #[test]
     fn long_names_are_cut_to_the_kernel_limit() {
-        let text = b"7 (a-name-much-longer-than-fifteen) S 1 7 7 0 -1 0 0 0 0 0 1 1 0 0 20 0 1 0 50 0 10";
+        let text =
+            b"7 (a-name-much-longer-than-fifteen) S 1 7 7 0 -1 0 0 0 0 0 1 1 0 0 20 0 1 0 50 0 10";
         assert_eq!(parse_stat(text).unwrap().name(), "a-name-much-lon");
     }
 
@@ -251,9 +268,15 @@ mod tests {
         let mut c = ProcessCollector::new();
         let mut out = Output::default();
         c.collect(&snapshot_ctx("t0", base, 0), &mut out).unwrap();
-        assert_eq!(value(&out.samples, "system.processes_count", None), Some(8.0));
+        assert_eq!(
+            value(&out.samples, "system.processes_count", None),
+            Some(8.0)
+        );
         let top = out.processes.take().unwrap();
-        assert!(top.by_cpu.is_empty(), "no CPU deltas on the first collection");
+        assert!(
+            top.by_cpu.is_empty(),
+            "no CPU deltas on the first collection"
+        );
         let mem: Vec<u32> = top.by_memory.iter().map(|p| p.pid).collect();
         assert_eq!(mem, vec![4242, 1500, 880, 1, 2001]);
 
@@ -265,7 +288,15 @@ mod tests {
         // 2001 exited and its pid was reused (new start time): no delta.
         let ticks = c.clock_ticks;
         let pct = |t: f64| round2(t / ticks / 10.0 * 100.0);
-        assert_eq!(cpu, vec![(4242, pct(1500.0)), (1500, pct(250.0)), (880, pct(40.0)), (1, pct(3.0))]);
+        assert_eq!(
+            cpu,
+            vec![
+                (4242, pct(1500.0)),
+                (1500, pct(250.0)),
+                (880, pct(40.0)),
+                (1, pct(3.0))
+            ]
+        );
         assert_eq!(top.by_memory[0].rss_bytes, 98_304 * c.page_size);
         assert_eq!(top.by_memory[0].name, "Web Content (x)");
     }
@@ -279,6 +310,10 @@ mod tests {
         assert!(count >= 1.0);
         let top = out.processes.unwrap();
         assert!(!top.by_memory.is_empty() && top.by_memory.len() <= TOP_N);
-        assert!(top.by_memory.windows(2).all(|w| w[0].rss_bytes >= w[1].rss_bytes));
+        assert!(
+            top.by_memory
+                .windows(2)
+                .all(|w| w[0].rss_bytes >= w[1].rss_bytes)
+        );
     }
 }

@@ -77,7 +77,10 @@ fn bounded(mut s: String, max: usize) -> String {
 pub fn read_hostname(ctx: &Ctx) -> Option<String> {
     let name = read_trimmed(&ctx.proc_root.join("sys/kernel/hostname")).or_else(uname_nodename)?;
     // The server refuses hostnames with whitespace or control characters.
-    let name: String = name.chars().filter(|c| !c.is_whitespace() && !c.is_control()).collect();
+    let name: String = name
+        .chars()
+        .filter(|c| !c.is_whitespace() && !c.is_control())
+        .collect();
     (!name.is_empty()).then(|| bounded(name, MAX_HOSTNAME_LEN))
 }
 
@@ -150,7 +153,8 @@ impl Collector for SystemCollector {
     fn collect(&mut self, ctx: &Ctx, out: &mut Output) -> Result<(), CollectError> {
         read_into(&ctx.proc_root.join("uptime"), &mut self.buf)?;
         let uptime = parse_uptime(&self.buf)?;
-        out.samples.push(Sample::new("system.uptime_seconds", uptime.floor()));
+        out.samples
+            .push(Sample::new("system.uptime_seconds", uptime.floor()));
         Ok(())
     }
 }
@@ -173,8 +177,14 @@ mod tests {
     #[test]
     fn parses_os_release_variants() {
         let text = std::fs::read_to_string(fixtures().join("host1/etc/os-release")).unwrap();
-        assert_eq!(parse_os_release(&text).as_deref(), Some("Debian GNU/Linux 12 (bookworm)"));
-        assert_eq!(parse_os_release("NAME='Alpine Linux'\n").as_deref(), Some("Alpine Linux"));
+        assert_eq!(
+            parse_os_release(&text).as_deref(),
+            Some("Debian GNU/Linux 12 (bookworm)")
+        );
+        assert_eq!(
+            parse_os_release("NAME='Alpine Linux'\n").as_deref(),
+            Some("Alpine Linux")
+        );
         assert_eq!(
             parse_os_release("PRETTY_NAME=\"Say \\\"hi\\\"\"\n").as_deref(),
             Some("Say \"hi\"")
@@ -202,8 +212,12 @@ mod tests {
     fn uptime_sample_from_fixture() {
         let mut c = SystemCollector::new();
         let mut out = Output::default();
-        c.collect(&snapshot_ctx("t0", Instant::now(), 0), &mut out).unwrap();
-        assert_eq!(value(&out.samples, "system.uptime_seconds", None), Some(100_000.0));
+        c.collect(&snapshot_ctx("t0", Instant::now(), 0), &mut out)
+            .unwrap();
+        assert_eq!(
+            value(&out.samples, "system.uptime_seconds", None),
+            Some(100_000.0)
+        );
     }
 
     #[test]
