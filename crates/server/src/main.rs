@@ -55,6 +55,12 @@ enum AgentKeyCommand {
         #[arg(long)]
         name: String,
     },
+    /// Revoke a key by its id (the part after `lxk_`, before the dot); it
+    /// stops working at once.
+    Revoke {
+        #[arg(long)]
+        id: String,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -83,5 +89,8 @@ fn main() -> anyhow::Result<()> {
         Some(Command::AgentKey {
             action: AgentKeyCommand::Create { name },
         }) => run::create_agent_key(&config, &name),
+        Some(Command::AgentKey {
+            action: AgentKeyCommand::Revoke { id },
+        }) => run::revoke_agent_key(&config, &id),
     }
 }

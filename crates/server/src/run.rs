@@ -82,3 +82,13 @@ pub fn create_agent_key(config: &ServerConfig, name: &str) -> anyhow::Result<()>
     println!("{}", key.full_key);
     Ok(())
 }
+
+pub fn revoke_agent_key(config: &ServerConfig, key_id: &str) -> anyhow::Result<()> {
+    let store = open_store(config)?;
+    store
+        .revoke_agent_key(store.default_tenant(), key_id)
+        .with_context(|| format!("no agent key with id {key_id:?}"))?;
+    store.close();
+    println!("Revoked agent key {key_id}.");
+    Ok(())
+}

@@ -3,14 +3,14 @@
 //! Connections: one ingest writer thread ([`writer`]) doing group commits, one
 //! mutex-guarded connection for metadata writes and maintenance, and a small
 //! pool of readers (WAL lets them read while the writers write).
+//! Several processes may open the same file (the server and its CLI).
 
 mod series;
 mod writer;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{SyncSender, sync_channel};
-use std::sync::{Mutex, MutexGuard, RwLock};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use lxmon_proto::Labels;
@@ -60,9 +60,6 @@ pub struct SqliteStore {
     meta: Mutex<Connection>,
     ingest_tx: Mutex<Option<SyncSender<writer::Job>>>,
     ingest_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
-    /// Agent keys by public id: every agent request authenticates, so this
-    /// read is kept off the database. Revocation updates it immediately.
-    key_cache: RwLock<HashMap<String, AgentKey>>,
 }
 
 pub(crate) fn now_ms() -> i64 {
@@ -138,7 +135,6 @@ impl SqliteStore {
             meta: Mutex::new(meta),
             ingest_tx: Mutex::new(Some(tx)),
             ingest_thread: Mutex::new(Some(handle)),
-            key_cache: RwLock::new(HashMap::new()),
         })
     }
 
@@ -283,24 +279,13 @@ impl Store for SqliteStore {
     }
 
     fn agent_key(&self, key_id: &str) -> Result<Option<AgentKey>> {
-        if let Some(key) = self.key_cache.read().unwrap_or_else(|p| p.into_inner()).get(key_id) {
-            return Ok(Some(key.clone()));
-        }
+        // Read on every agent request, deliberately uncached: a revocation by
+        // any process (CLI, another server instance) takes effect at once.
         let conn = self.reader()?;
-        let key = conn
-            .query_row(
-                &format!("SELECT {KEY_COLUMNS} FROM agent_keys WHERE key_id = ?1"),
-                [key_id],
-                key_from_row,
-            )
-            .optional()?;
-        if let Some(key) = &key {
-            self.key_cache
-                .write()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(key.key_id.clone(), key.clone());
-        }
-        Ok(key)
+        Ok(conn
+            .prepare_cached(&format!("SELECT {KEY_COLUMNS} FROM agent_keys WHERE key_id = ?1"))?
+            .query_row([key_id], key_from_row)
+            .optional()?)
     }
 
     fn revoke_agent_key(&self, tenant: TenantId, key_id: &str) -> Result<()> {
@@ -309,7 +294,6 @@ impl Store for SqliteStore {
             "UPDATE agent_keys SET revoked_at = coalesce(revoked_at, ?3) WHERE tenant_id = ?1 AND key_id = ?2",
             params![tenant, key_id, now_ms()],
         )?;
-        self.key_cache.write().unwrap_or_else(|p| p.into_inner()).remove(key_id);
         if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
 
@@ -371,7 +355,6 @@ impl Store for SqliteStore {
             host_from_row,
         )?;
         tx.commit()?;
-        self.key_cache.write().unwrap_or_else(|p| p.into_inner()).remove(key_id);
         Ok(host)
     }
 

@@ -1,0 +1,305 @@
+//! The agent-facing API against a real server process: bad input is refused
+//! with a clear error and touches nothing; a 2xx survives SIGKILL; long
+//! ranges come from rollups; the seed's body is accepted.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use serde_json::{Value, json};
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    server: Server,
+    agent: Api,
+    host: i64,
+}
+
+fn fixture(args: &[&str]) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), free_port(), args);
+    let key = server.create_key("e2e");
+    let agent = Api::as_agent(&server.url(), &key);
+    let r = agent.post_json("/api/agent/register", &json!({"hostname": "e2e-host", "os": "Debian", "arch": "x86_64", "version": "test"}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let host = r.body["server_id"].as_i64().unwrap();
+    Fixture {
+        _dir: dir,
+        server,
+        agent,
+        host,
+    }
+}
+
+fn stored_cpu(api: &Api, host: i64, from: i64) -> Vec<Value> {
+    let body = api.series(host, &format!("names=cpu.usage_percent&from={from}&to={}", now_ms() + 1000));
+    body["series"]
+        .as_array()
+        .and_then(|s| s.first())
+        .map(|s| s["values"].as_array().unwrap().clone())
+        .unwrap_or_default()
+}
+
+/// Sends only the request head, declaring a body of `len` bytes, and reads
+/// the answer: a server that checks the declared length answers at once.
+fn post_declaring_length(base: &str, path: &str, key: &str, len: usize) -> (u16, String) {
+    use std::io::{Read, Write};
+    let addr = base.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(s, "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {key}\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    let status = out.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    (status, out)
+}
+
+/// Streams `len` bytes chunked (no declared length) and reads the answer.
+fn post_chunked(base: &str, path: &str, key: &str, len: usize) -> (u16, String) {
+    use std::io::{Read, Write};
+    let addr = base.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(s, "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {key}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n").unwrap();
+    let chunk = vec![b' '; 64 * 1024];
+    let mut sent = 0;
+    while sent < len {
+        let n = chunk.len().min(len - sent);
+        // The server may answer and close before everything is sent.
+        if write!(s, "{n:x}\r\n").and_then(|_| s.write_all(&chunk[..n])).and_then(|_| s.write_all(b"\r\n")).is_err() {
+            break;
+        }
+        sent += n;
+    }
+    let _ = s.write_all(b"0\r\n\r\n");
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    let status = out.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    (status, out)
+}
+
+fn error_code(r: &Reply) -> &str {
+    r.body["error"]["code"].as_str().unwrap_or_else(|| panic!("no JSON error in {}", r.body))
+}
+
+#[test]
+fn bad_input_gets_a_clear_error_and_changes_nothing() {
+    let f = fixture(&[]);
+    let t0 = now_ms() - 60_000;
+    let ok = f.agent.post_json("/api/agent/metrics", &report(1, t0, 42.0));
+    assert_eq!(ok.status, 200, "{}", ok.body);
+
+    let mut too_many = report(2, t0 + 1000, 1.0);
+    too_many["metrics"] = Value::Array((0..5000).map(|i| json!({"n": format!("m{i}"), "v": 1})).collect());
+    let mut long_label = report(2, t0 + 1000, 1.0);
+    long_label["metrics"][1]["l"]["mount"] = json!("/".repeat(300));
+    let mut negative = report(2, t0 + 1000, 1.0);
+    negative["metrics"][1]["v"] = json!(-5);
+    let mut counter = report(2, t0 + 1000, 1.0);
+    counter["metrics"] = json!([{"n": "net.rx_errors_total", "l": {"iface": "eth0"}, "v": -1}]);
+    let mut nan = report(2, t0 + 1000, 1.0);
+    nan["metrics"][0]["v"] = json!("NaN");
+    let mut inf = report(2, t0 + 1000, 1.0);
+    inf["metrics"][0]["v"] = json!("Infinity");
+    let future = report(2, now_ms() + 6 * 60_000, 1.0);
+    let ancient = report(2, now_ms() - 8 * 86_400_000, 1.0);
+    let mut wrong_type = report(2, t0 + 1000, 1.0);
+    wrong_type["metrics"] = json!("cpu");
+
+    let cases: Vec<(&str, Value, u16, &str)> = vec![
+        ("too many series", too_many, 422, "invalid_report"),
+        ("label too long", long_label, 422, "invalid_report"),
+        ("negative bytes", negative, 422, "invalid_report"),
+        ("negative counter", counter, 422, "invalid_report"),
+        ("NaN", nan, 422, "invalid_report"),
+        ("Inf", inf, 422, "invalid_report"),
+        ("future timestamp", future, 422, "invalid_report"),
+        ("older than retention", ancient, 422, "rejected"),
+        ("wrong type", wrong_type, 400, "bad_json"),
+    ];
+    for (what, body, status, code) in cases {
+        let r = f.agent.post_json("/api/agent/metrics", &body);
+        assert_eq!((r.status, error_code(&r)), (status, code), "{what}: {}", r.body);
+        assert!(!r.body["error"]["message"].as_str().unwrap().is_empty());
+    }
+
+    let r = f.agent.post("/api/agent/metrics", &[("content-type", "application/json")], b"{\"v\":1,".to_vec());
+    assert_eq!((r.status, error_code(&r)), (400, "bad_json"));
+
+    // An oversized body is refused from its declared length, before it is read.
+    let (status, body) = post_declaring_length(&f.server.url(), "/api/agent/metrics", f.agent.token.as_deref().unwrap(), 2 * 1024 * 1024);
+    assert_eq!(status, 413, "{body}");
+    assert!(body.contains("payload_too_large"), "{body}");
+    // Without a declared length (chunked), the limit applies while reading.
+    let (status, body) = post_chunked(&f.server.url(), "/api/agent/metrics", f.agent.token.as_deref().unwrap(), 1024 * 1024 + 10);
+    assert_eq!(status, 413, "{body}");
+
+    // A compressed bomb: small on the wire, too large decoded.
+    let bomb = zstd::bulk::compress(&vec![b' '; 4 * 1024 * 1024], 3).unwrap();
+    let r = f.agent.post("/api/agent/metrics", &[("content-encoding", "zstd")], bomb);
+    assert_eq!((r.status, error_code(&r)), (413, "payload_too_large"));
+
+    // NDJSON: the bad line is named and nothing of the batch is stored.
+    let batch = format!(
+        "{}\n{}\n{{not json\n",
+        report(10, t0 + 10_000, 1.0),
+        report(11, t0 + 20_000, 1.0)
+    );
+    let r = f.agent.post("/api/agent/metrics/batch", &[("content-type", "application/x-ndjson")], batch.into_bytes());
+    assert_eq!((r.status, error_code(&r), r.body["error"]["line"].as_u64()), (400, "bad_json", Some(3)), "{}", r.body);
+    let mut bad_value = report(13, t0 + 30_000, 1.0);
+    bad_value["metrics"][0]["v"] = json!(null);
+    let batch = format!("{}\n{}\n", report(12, t0 + 25_000, 1.0), bad_value);
+    let r = f.agent.post("/api/agent/metrics/batch", &[], batch.into_bytes());
+    assert_eq!((r.status, r.body["error"]["line"].as_u64()), (422, Some(2)), "{}", r.body);
+
+    // Wrong, malformed and revoked keys.
+    for key in ["lxk_0000000000000000.nope", "garbage", ""] {
+        let r = Api::as_agent(&f.server.url(), key).post_json("/api/agent/metrics", &report(20, t0, 1.0));
+        assert_eq!((r.status, error_code(&r)), (401, "unauthorized"), "{key}");
+    }
+    let key2 = f.server.create_key("to-revoke");
+    let agent2 = Api::as_agent(&f.server.url(), &key2);
+    assert_eq!(agent2.post_json("/api/agent/register", &json!({"hostname": "other"})).status, 200);
+    let key_id = key2.trim_start_matches("lxk_").split('.').next().unwrap();
+    let out = std::process::Command::new(server_bin())
+        .args(["agent-key", "revoke", "--id", key_id, "--data-dir"])
+        .arg(&f.server.data_dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r = agent2.post_json("/api/agent/metrics", &report(1, t0, 1.0));
+    assert_eq!(r.status, 401, "revoked key must stop working at once: {}", r.body);
+
+    // Unknown host on the query side.
+    let api = Api::logged_in(&f.server.url());
+    let r = api.get("/api/servers/999999/metrics");
+    assert_eq!((r.status, error_code(&r)), (404, "not_found"));
+    let r = api.get("/api/servers/abc");
+    assert_eq!(r.status, 400);
+    let r = api.get(&format!("/api/servers/{}/metrics?from=10&to=5", f.host));
+    assert_eq!((r.status, error_code(&r)), (422, "invalid_query"));
+    let r = api.get("/api/nothing-here");
+    assert_eq!((r.status, error_code(&r)), (404, "not_found"));
+
+    // After all that, exactly the one good report is stored.
+    assert_eq!(stored_cpu(&api, f.host, t0 - 1000), vec![json!(42.0)]);
+    let metrics = api.get("/metrics");
+    let text = metrics.body.as_str().unwrap();
+    assert!(text.contains("lxmon_reports_ingested_total 1\n"), "{text}");
+    assert!(text.contains("lxmon_reports_rejected_total{code=\"invalid_report\"}"), "{text}");
+}
+
+#[test]
+fn dashboard_endpoints_require_a_session() {
+    let f = fixture(&[]);
+    let anon = Api::new(&f.server.url());
+    for path in ["/api/servers", &format!("/api/servers/{}", f.host), &format!("/api/servers/{}/metrics", f.host)] {
+        let r = anon.get(path);
+        assert_eq!((r.status, error_code(&r)), (401, "unauthorized"), "{path}");
+    }
+    let mut forged = Api::new(&f.server.url());
+    forged.token = Some("eyJhbGciOiJub25lIn0.eyJzdWIiOjF9.".into());
+    assert_eq!(forged.get("/api/servers").status, 401);
+    // An agent key is not a session.
+    assert_eq!(f.agent.get("/api/servers").status, 401);
+    let r = Api::new(&f.server.url()).post_json("/api/auth/login", &json!({"username": "admin", "password": "wrong"}));
+    assert_eq!((r.status, error_code(&r)), (401, "unauthorized"));
+    let api = Api::logged_in(&f.server.url());
+    let list = api.get("/api/servers");
+    assert_eq!(list.status, 200);
+    assert_eq!(list.body[0]["hostname"], "e2e-host");
+    assert_eq!(list.body[0]["status"], "online");
+}
+
+#[test]
+fn a_report_acknowledged_before_sigkill_is_kept() {
+    let mut f = fixture(&[]);
+    let t = now_ms();
+    for seq in 1..=20u64 {
+        let r = f.agent.post_json("/api/agent/metrics", &report(seq, t - 20_000 + seq as i64 * 1000, seq as f64));
+        assert_eq!(r.status, 200);
+    }
+    // Kill right after the last 2xx: no graceful shutdown, no flush.
+    f.server.kill9();
+    f.server.restart();
+    let api = Api::logged_in(&f.server.url());
+    let values = stored_cpu(&api, f.host, t - 60_000);
+    assert_eq!(values.len(), 20);
+    assert_eq!(values.last().unwrap(), &json!(20.0));
+    // The sequence watermark survived too: a resend is a duplicate.
+    let r = f.agent.post_json("/api/agent/metrics", &report(20, t, 0.0));
+    assert_eq!(r.body["duplicate"], json!(true), "{}", r.body);
+}
+
+#[test]
+fn thirty_days_are_answered_from_rollups() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("server.toml");
+    std::fs::write(&config, "maintenance_interval_s = 1\n").unwrap();
+    let f = fixture(&["--config", config.to_str().unwrap()]);
+    // Six hours of 10 s reports, ending an hour ago, backfilled in batches.
+    let hour = 3_600_000;
+    let start = (now_ms() - 7 * hour) / hour * hour;
+    let lines: Vec<String> = (0..2160u64)
+        .map(|i| report(i + 1, start + i as i64 * 10_000, (i % 60) as f64).to_string())
+        .collect();
+    for chunk in lines.chunks(1000) {
+        let body = chunk.join("\n").into_bytes();
+        let r = f.agent.post("/api/agent/metrics/batch", &[("content-type", "application/x-ndjson")], body);
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    let api = Api::logged_in(&f.server.url());
+    // The maintenance job seals finished hours.
+    let sealed = wait_until(Duration::from_secs(30), || {
+        let m = api.get("/metrics");
+        m.body.as_str().unwrap().contains("lxmon_head_reports 0\n")
+    });
+    assert!(sealed, "head rows were not sealed");
+    let month = api.series(f.host, &format!("names=cpu.usage_percent&from={}&to={}", now_ms() - 30 * 24 * hour, now_ms()));
+    assert_eq!(month["tier"], "1h", "{month}");
+    assert_eq!(month["step_s"], 3600);
+    let values: Vec<f64> = month["series"][0]["values"].as_array().unwrap().iter().filter_map(Value::as_f64).collect();
+    assert_eq!(values.len(), 6, "one point per stored hour");
+    // Each hour holds 360 reports cycling 0..59 → average exactly 29.5.
+    assert!(values.iter().all(|v| (v - 29.5).abs() < 1e-9), "{values:?}");
+    // And a 7-day chart uses the 5-minute rollup.
+    let week = api.series(f.host, &format!("names=cpu.usage_percent&from={}", now_ms() - 7 * 24 * hour + 60_000));
+    assert_eq!(week["tier"], "5m");
+}
+
+#[test]
+fn the_flask_seed_body_is_accepted() {
+    let f = fixture(&["--durability", "process"]);
+    let body = json!({
+        "hostname": "flask-agent", "timestamp": "2025-11-06T10:00:00",
+        "cpu": {"cpu_percent_total": 45.2, "cpu_percent_per_core": [40, 50, 43, 48], "cpu_count_logical": 4, "load_average": [1.5, 1.2, 1.0]},
+        "memory": {"memory_total": 8589934592u64, "memory_used": 4294967296u64, "memory_percent": 50.0},
+        "disk": {"partitions": [{"mountpoint": "/", "total": 100, "used": 40, "free": 60, "percent": 40.0}]},
+        "io": {"network": {"bytes_sent": 1, "bytes_recv": 2}, "disk_io": {"read_bytes": 3, "write_bytes": 4}}
+    });
+    // Without a key and without an allowed CIDR: refused.
+    let r = Api::new(&f.server.url()).post_json("/api/metrics", &body);
+    assert_eq!(r.status, 401);
+    let r = f.agent.post_json("/api/metrics", &body);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body, json!({"status": "success", "hostname": "flask-agent"}));
+    let api = Api::logged_in(&f.server.url());
+    let hosts = api.get("/api/servers").body;
+    let flask = hosts.as_array().unwrap().iter().find(|h| h["hostname"] == "flask-agent").unwrap();
+    let latest = api.get(&format!("/api/servers/{}/latest", flask["id"])).body;
+    let value = |name: &str| latest["values"].as_array().unwrap().iter().find(|v| v["name"] == name).map(|v| v["value"].clone());
+    assert_eq!(value("mem.total_bytes"), Some(json!(8589934592.0)));
+    assert_eq!(value("cpu.usage_percent"), Some(json!(45.2)));
+}
+
+#[test]
+fn unauthenticated_seed_pushes_from_allowed_networks() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("server.toml");
+    std::fs::write(&config, "[compat]\nallow_unauthenticated_from = [\"127.0.0.0/8\"]\n").unwrap();
+    let server = Server::start(&dir.path().join("data"), free_port(), &["--config", config.to_str().unwrap()]);
+    let r = Api::new(&server.url()).post_json("/api/metrics", &json!({"hostname": "legacy", "cpu": {"cpu_percent_total": 3.0}}));
+    assert_eq!(r.status, 200, "{}", r.body);
+}
