@@ -50,10 +50,13 @@ enum Command {
 
 #[derive(Subcommand)]
 enum AgentKeyCommand {
-    /// Create a key; the key is printed once, as the last line of stdout.
+    /// Create a key; the key is printed once, as the last line of stdout
+    /// (with --count N, N keys named NAME-1..NAME-N, one per line at the end).
     Create {
         #[arg(long)]
         name: String,
+        #[arg(long, default_value_t = 1)]
+        count: u32,
     },
     /// Revoke a key by its id (the part after `lxk_`, before the dot); it
     /// stops working at once.
@@ -87,8 +90,8 @@ fn main() -> anyhow::Result<()> {
             .build()?
             .block_on(run::serve(config)),
         Some(Command::AgentKey {
-            action: AgentKeyCommand::Create { name },
-        }) => run::create_agent_key(&config, &name),
+            action: AgentKeyCommand::Create { name, count },
+        }) => run::create_agent_keys(&config, &name, count),
         Some(Command::AgentKey {
             action: AgentKeyCommand::Revoke { id },
         }) => run::revoke_agent_key(&config, &id),

@@ -72,14 +72,26 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-pub fn create_agent_key(config: &ServerConfig, name: &str) -> anyhow::Result<()> {
-    anyhow::ensure!(!name.trim().is_empty() && name.len() <= 128, "--name must be 1 to 128 characters");
+pub fn create_agent_keys(config: &ServerConfig, name: &str, count: u32) -> anyhow::Result<()> {
+    anyhow::ensure!(!name.trim().is_empty() && name.len() <= 120, "--name must be 1 to 120 characters");
+    anyhow::ensure!((1..=100_000).contains(&count), "--count must be 1 to 100000");
     let store = open_store(config)?;
-    let key = auth::generate_agent_key();
-    store.create_agent_key(store.default_tenant(), name, &key.key_id, &key.secret_sha256)?;
+    let mut keys = Vec::with_capacity(count as usize);
+    for i in 1..=count {
+        let key = auth::generate_agent_key();
+        let key_name = if count == 1 { name.to_owned() } else { format!("{name}-{i}") };
+        store.create_agent_key(store.default_tenant(), &key_name, &key.key_id, &key.secret_sha256)?;
+        keys.push(key);
+    }
     store.close();
-    println!("Created agent key {name:?} (id {}). It is shown only once:", key.key_id);
-    println!("{}", key.full_key);
+    if count == 1 {
+        println!("Created agent key {name:?} (id {}). It is shown only once:", keys[0].key_id);
+    } else {
+        println!("Created {count} agent keys {name}-1..{name}-{count}. They are shown only once:");
+    }
+    for key in keys {
+        println!("{}", key.full_key);
+    }
     Ok(())
 }
 
