@@ -236,6 +236,21 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_example_parses_to_the_defaults() {
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/server.example.toml");
+        let c = ServerConfig::load(&Overrides {
+            config: Some(example),
+            ..Default::default()
+        })
+        .unwrap();
+        let d = ServerConfig::with_data_dir("./lxmon-data");
+        assert_eq!(
+            (c.listen, c.data_dir, c.offline_after, c.durability, c.retention, c.session_ttl),
+            (d.listen, d.data_dir, d.offline_after, d.durability, d.retention, d.session_ttl)
+        );
+    }
+
+    #[test]
     fn flags_override_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("server.toml");

@@ -166,7 +166,7 @@ impl Agent {
             .arg(spool_dir)
             .args(args)
             .env("LXMON_KEY", key)
-            .env("LXMON_LOG", "debug")
+            .env("LXMON_LOG_LEVEL", "debug")
             .stdout(Stdio::null())
             .stderr(Stdio::from(log))
             .spawn()
