@@ -25,9 +25,9 @@ fn latest_value(latest: &Value, name: &str, label: Option<(&str, &str)>) -> Opti
         .as_f64()
 }
 
-/// Raw cpu.usage_percent timestamps of the host since `from`.
+/// Raw report timestamps of the host since `from` (mem.used_bytes is in every report).
 fn raw_timestamps(api: &Api, host: i64, from: i64) -> Vec<i64> {
-    let body = api.series(host, &format!("names=cpu.usage_percent&from={from}&to={}&step=1", now_ms() + 1000));
+    let body = api.series(host, &format!("names=mem.used_bytes&from={from}&to={}&step=1", now_ms() + 1000));
     assert_eq!(body["tier"], "raw");
     body["timestamps"].as_array().unwrap().iter().map(|t| t.as_i64().unwrap()).collect()
 }
