@@ -26,3 +26,46 @@ pub async fn run(state: AppState, interval: Duration, mut shutdown: watch::Recei
         }
     }
 }
+
+/// Watches host status (online ↔ offline after the configured silence) and
+/// publishes each change on the live event stream.
+pub async fn watch_status(state: AppState, mut shutdown: watch::Receiver<bool>) {
+    use std::collections::HashMap;
+
+    use crate::http::events::LiveEvent;
+    use crate::http::servers::HostStatus;
+
+    let offline_after = state.config.offline_after.as_millis() as i64;
+    let mut known: HashMap<i64, HostStatus> = HashMap::new();
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+            _ = shutdown.changed() => return,
+        }
+        let hosts = match state.blocking(|s| s.hosts_all_tenants()).await {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::warn!(error = %e.message, "status watch failed");
+                continue;
+            }
+        };
+        let now = crate::now_ms();
+        for host in hosts {
+            let status = HostStatus::of(host.last_seen, now, offline_after);
+            let previous = known.insert(host.id, status);
+            if previous.is_some_and(|p| p != status) || (previous.is_none() && status == HostStatus::Online) {
+                if previous.is_some() {
+                    tracing::info!(host_id = host.id, hostname = %host.hostname, ?status, "host status changed");
+                }
+                state.events.publish(
+                    host.tenant_id,
+                    LiveEvent::Host {
+                        host_id: host.id,
+                        status,
+                        last_seen: host.last_seen,
+                    },
+                );
+            }
+        }
+    }
+}

@@ -51,11 +51,19 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
         out.flush()?;
     }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let jobs = tokio::spawn(maintenance::run(state.clone(), config.maintenance_interval, stop_rx));
+    let jobs = tokio::spawn(maintenance::run(state.clone(), config.maintenance_interval, stop_rx.clone()));
+    let status = tokio::spawn(maintenance::watch_status(state.clone(), stop_rx));
+    let events = state.events.clone();
     let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            events.close();
+        })
+        .await?;
     let _ = stop_tx.send(true);
     let _ = jobs.await;
+    let _ = status.await;
     // Commit whatever the ingest writer still holds before exiting.
     sqlite.close();
     tracing::info!("stopped");

@@ -8,6 +8,7 @@ use lxmon_store::{HostId, Store};
 
 use crate::auth::SessionKeys;
 use crate::config::ServerConfig;
+use crate::http::events::EventBus;
 use crate::telemetry::Telemetry;
 
 #[derive(Clone)]
@@ -19,6 +20,7 @@ pub struct AppState {
     /// Latest top-process lists per host. Replaced by every report and not
     /// worth a write per report; after a restart they return with the next one.
     pub processes: Arc<RwLock<HashMap<HostId, TopProcesses>>>,
+    pub events: EventBus,
 }
 
 impl AppState {
@@ -30,6 +32,7 @@ impl AppState {
             sessions: SessionKeys::new(secret),
             telemetry: Arc::default(),
             processes: Arc::default(),
+            events: EventBus::default(),
         })
     }
 

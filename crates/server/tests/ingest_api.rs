@@ -303,3 +303,40 @@ fn unauthenticated_seed_pushes_from_allowed_networks() {
     let r = Api::new(&server.url()).post_json("/api/metrics", &json!({"hostname": "legacy", "cpu": {"cpu_percent_total": 3.0}}));
     assert_eq!(r.status, 200, "{}", r.body);
 }
+
+#[test]
+fn live_events_announce_reports_and_end_at_shutdown() {
+    use std::io::{BufRead, BufReader, Write};
+    let mut f = fixture(&[]);
+    let api = Api::logged_in(&f.server.url());
+    let token = api.token.clone().unwrap();
+    let addr = f.server.url().trim_start_matches("http://").to_owned();
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(stream, "GET /api/events?token={token} HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n").unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut status = String::new();
+    reader.read_line(&mut status).unwrap();
+    assert!(status.contains(" 200 "), "{status}");
+    std::thread::sleep(Duration::from_millis(300));
+    let ts = now_ms();
+    assert_eq!(f.agent.post_json("/api/agent/metrics", &report(1, ts, 5.0)).status, 200);
+    let mut seen = String::new();
+    let mut line = String::new();
+    while reader.read_line(&mut line).unwrap() > 0 {
+        seen.push_str(&line);
+        if line.starts_with("data:") && line.contains(&format!("\"ts\":{ts}")) {
+            break;
+        }
+        line.clear();
+    }
+    assert!(seen.contains("event: report"), "{seen}");
+    assert!(seen.contains(&format!("\"host_id\":{}", f.host)), "{seen}");
+    // Without a valid token: refused.
+    let r = Api::new(&f.server.url()).get("/api/events?token=forged");
+    assert_eq!(r.status, 401);
+    // A stream does not keep the server from shutting down.
+    let started = std::time::Instant::now();
+    f.server.terminate();
+    assert!(started.elapsed() < Duration::from_secs(5), "shutdown waited for the event stream");
+}

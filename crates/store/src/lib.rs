@@ -78,6 +78,9 @@ pub trait Store: Send + Sync + 'static {
     /// carry no key-bound identity).
     fn host_by_hostname(&self, tenant: TenantId, hostname: &str) -> Result<Host>;
     fn hosts(&self, tenant: TenantId) -> Result<Vec<Host>>;
+    /// Every host of every tenant. Only for server-wide jobs (status
+    /// tracking); request handlers use [`Store::hosts`].
+    fn hosts_all_tenants(&self) -> Result<Vec<Host>>;
     /// Records that the host was heard from now (heartbeats).
     fn touch_host(&self, tenant: TenantId, host: HostId, now_ms: i64) -> Result<()>;
     fn host(&self, tenant: TenantId, host: HostId) -> Result<Option<Host>>;

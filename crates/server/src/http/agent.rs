@@ -15,6 +15,7 @@ use lxmon_store::{HostId, HostRegistration, IngestOutcome, NewReport, TenantId};
 use std::sync::atomic::Ordering::Relaxed;
 
 use super::error::{ApiError, ApiResult};
+use super::events::LiveEvent;
 use super::extract::{AgentAuth, parse_json, read_body};
 use crate::state::AppState;
 
@@ -109,6 +110,7 @@ pub async fn store_reports(
     started: Instant,
 ) -> ApiResult<IngestOutcome> {
     let samples: usize = reports.iter().map(|r| r.samples.len()).sum();
+    let newest = reports.iter().map(|r| r.ts).max();
     let outcome = state.blocking(move |s| s.ingest(tenant, host, reports)).await.inspect_err(|e| {
         state.telemetry.rejected(e.code);
     })?;
@@ -122,6 +124,9 @@ pub async fn store_reports(
         t.samples_ingested.fetch_add(samples as u64, Relaxed);
     }
     t.observe_ingest(started.elapsed());
+    if let (Some(ts), true) = (newest, outcome.stored > 0) {
+        state.events.publish(tenant, LiveEvent::Report { host_id: host, ts });
+    }
     Ok(outcome)
 }
 

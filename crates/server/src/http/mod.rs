@@ -4,6 +4,7 @@
 pub mod agent;
 pub mod compat;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod servers;
 pub mod session;
@@ -67,6 +68,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(servers::get))
         .routes(routes!(servers::metrics))
         .routes(routes!(servers::latest))
+        .routes(routes!(events::stream))
         .routes(routes!(system::health))
         .split_for_parts()
 }

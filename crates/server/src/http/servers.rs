@@ -39,13 +39,23 @@ pub struct ServerView {
     pub created_at: i64,
 }
 
+impl HostStatus {
+    /// Online while the host was heard from within `offline_after_ms`.
+    pub fn of(last_seen: Option<i64>, now_ms: i64, offline_after_ms: i64) -> HostStatus {
+        if last_seen.is_some_and(|t| now_ms - t <= offline_after_ms) {
+            HostStatus::Online
+        } else {
+            HostStatus::Offline
+        }
+    }
+}
+
 impl ServerView {
     fn new(host: Host, now_ms: i64, offline_after_ms: i64) -> ServerView {
-        let online = host.last_seen.is_some_and(|t| now_ms - t <= offline_after_ms);
         ServerView {
             id: host.id,
             hostname: host.hostname,
-            status: if online { HostStatus::Online } else { HostStatus::Offline },
+            status: HostStatus::of(host.last_seen, now_ms, offline_after_ms),
             last_seen: host.last_seen,
             os: host.os,
             arch: host.arch,

@@ -380,6 +380,13 @@ impl Store for SqliteStore {
         Ok(hosts)
     }
 
+    fn hosts_all_tenants(&self) -> Result<Vec<Host>> {
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached(&format!("SELECT {HOST_COLUMNS} FROM hosts ORDER BY id"))?;
+        let hosts = stmt.query_map([], host_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(hosts)
+    }
+
     fn touch_host(&self, tenant: TenantId, host: HostId, now_ms: i64) -> Result<()> {
         let n = self.meta().execute(
             "UPDATE hosts SET last_seen = max(coalesce(last_seen, 0), ?3) WHERE id = ?1 AND tenant_id = ?2",
