@@ -340,3 +340,38 @@ fn live_events_announce_reports_and_end_at_shutdown() {
     f.server.terminate();
     assert!(started.elapsed() < Duration::from_secs(5), "shutdown waited for the event stream");
 }
+
+#[test]
+fn the_dashboard_is_served_and_never_shadows_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), free_port(), &[]);
+    let http: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let get = |path: &str| {
+        let mut r = http.get(format!("{}{path}", server.url())).call().unwrap();
+        let cache = r.headers().get("cache-control").map(|v| v.to_str().unwrap().to_owned());
+        let ctype = r.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned());
+        (r.status().as_u16(), ctype, cache, r.body_mut().read_to_string().unwrap())
+    };
+    let (status, ctype, _, index) = get("/");
+    assert_eq!(status, 200);
+    assert!(ctype.unwrap().starts_with("text/html"));
+    // Client-side routes get the same page; API paths never do.
+    let (status, _, _, page) = get("/servers/1");
+    assert_eq!((status, page == index), (200, true));
+    let (status, ctype, _, body) = get("/api/servers/1/nothing");
+    assert_eq!(status, 404);
+    assert_eq!(ctype.as_deref(), Some("application/json"), "{body}");
+    if index.contains("not built") {
+        return;
+    }
+    let (_, _, cache, _) = get("/");
+    assert_eq!(cache.as_deref(), Some("no-cache"));
+    let asset = index
+        .split('"')
+        .find(|s| s.starts_with("/assets/") && s.ends_with(".js"))
+        .expect("index.html references a hashed script");
+    let (status, ctype, cache, _) = get(asset);
+    assert_eq!(status, 200);
+    assert!(ctype.unwrap().starts_with("text/javascript"));
+    assert_eq!(cache.as_deref(), Some("public, max-age=31536000, immutable"));
+}

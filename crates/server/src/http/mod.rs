@@ -2,6 +2,7 @@
 //! the same list so neither can drift from the other.
 
 pub mod agent;
+pub mod assets;
 pub mod compat;
 pub mod error;
 pub mod events;

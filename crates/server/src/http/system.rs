@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -61,19 +61,11 @@ pub async fn prometheus(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
-/// `/api/*` paths that match no route are JSON 404s; anything else is the
-/// dashboard's, which arrives with the dashboard issue.
+/// `/api/*` paths that match no route are JSON 404s; everything else belongs
+/// to the dashboard.
 pub async fn fallback(uri: Uri) -> Response {
     if uri.path() == "/api" || uri.path().starts_with("/api/") {
         return ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no API route {}", uri.path())).into_response();
     }
-    (
-        StatusCode::NOT_FOUND,
-        Html(concat!(
-            "<!doctype html><title>lxmon</title><h1>lxmon</h1>",
-            "<p>The dashboard is not built into this server. The API is at <code>/api/</code>; ",
-            "its OpenAPI document is <a href=\"/api/openapi.json\">/api/openapi.json</a>.</p>"
-        )),
-    )
-        .into_response()
+    super::assets::serve(&uri)
 }
