@@ -86,7 +86,8 @@ pub fn compress_with_dict(body: &[u8]) -> Vec<u8> {
     DICT_COMPRESSOR.with(|cell| {
         let mut slot = cell.borrow_mut();
         let compressor = slot.get_or_insert_with(|| {
-            zstd::bulk::Compressor::with_dictionary(6, DICTIONARY_V1).expect("static dictionary loads")
+            zstd::bulk::Compressor::with_dictionary(6, DICTIONARY_V1)
+                .expect("static dictionary loads")
         });
         compressor
             .compress(body)
@@ -136,7 +137,11 @@ pub fn decode(body: &[u8], encoding: Encoding, limit: usize) -> Result<Vec<u8>, 
     }
 }
 
-fn read_bounded(reader: impl Read, limit: usize, what: &'static str) -> Result<Vec<u8>, DecodeError> {
+fn read_bounded(
+    reader: impl Read,
+    limit: usize,
+    what: &'static str,
+) -> Result<Vec<u8>, DecodeError> {
     let mut out = Vec::new();
     reader
         .take(limit as u64 + 1)
@@ -157,8 +162,16 @@ mod tests {
         let body = br#"{"v":1,"host":{"hostname":"web-1"},"ts":1700000001000,"interval_s":10,"seq":7,"metrics":[{"n":"cpu.usage_percent","v":12.5},{"n":"mem.used_bytes","v":123456789},{"n":"fs.used_bytes","l":{"mount":"/"},"v":987654321}]}"#;
         let with_dict = compress_with_dict(body);
         let plain = zstd::bulk::compress(body, 6).unwrap();
-        assert!(with_dict.len() < plain.len(), "{} vs {}", with_dict.len(), plain.len());
-        assert_eq!(decode(&with_dict, Encoding::ZstdDictV1, 1 << 20).unwrap(), body);
+        assert!(
+            with_dict.len() < plain.len(),
+            "{} vs {}",
+            with_dict.len(),
+            plain.len()
+        );
+        assert_eq!(
+            decode(&with_dict, Encoding::ZstdDictV1, 1 << 20).unwrap(),
+            body
+        );
         assert_eq!(decode(&plain, Encoding::Zstd, 1 << 20).unwrap(), body);
     }
 
@@ -172,23 +185,38 @@ mod tests {
             Err(DecodeError::TooLarge { .. })
         ));
         let plain = zstd::stream::encode_all(&big[..], 3).unwrap();
-        assert!(matches!(decode(&plain, Encoding::Zstd, 1 << 20), Err(DecodeError::TooLarge { .. })));
+        assert!(matches!(
+            decode(&plain, Encoding::Zstd, 1 << 20),
+            Err(DecodeError::TooLarge { .. })
+        ));
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         std::io::Write::write_all(&mut gz, &big).unwrap();
         let gz = gz.finish().unwrap();
-        assert!(matches!(decode(&gz, Encoding::Gzip, 1 << 20), Err(DecodeError::TooLarge { .. })));
+        assert!(matches!(
+            decode(&gz, Encoding::Gzip, 1 << 20),
+            Err(DecodeError::TooLarge { .. })
+        ));
     }
 
     #[test]
     fn garbage_is_corrupt_not_a_panic() {
-        assert!(matches!(decode(b"not zstd", Encoding::ZstdDictV1, 1024), Err(DecodeError::Corrupt(..))));
-        assert!(matches!(decode(b"not gzip", Encoding::Gzip, 1024), Err(DecodeError::Corrupt(..))));
+        assert!(matches!(
+            decode(b"not zstd", Encoding::ZstdDictV1, 1024),
+            Err(DecodeError::Corrupt(..))
+        ));
+        assert!(matches!(
+            decode(b"not gzip", Encoding::Gzip, 1024),
+            Err(DecodeError::Corrupt(..))
+        ));
     }
 
     #[test]
     fn encoding_negotiation() {
         assert_eq!(Encoding::from_headers(None, None), Some(Encoding::Identity));
-        assert_eq!(Encoding::from_headers(Some("zstd"), Some("v1")), Some(Encoding::ZstdDictV1));
+        assert_eq!(
+            Encoding::from_headers(Some("zstd"), Some("v1")),
+            Some(Encoding::ZstdDictV1)
+        );
         assert_eq!(Encoding::from_headers(Some("zstd"), Some("v9")), None);
         assert_eq!(Encoding::from_headers(Some("br"), None), None);
     }

@@ -249,7 +249,10 @@ mod tests {
             r#"{"n":"fs.used_bytes","l":{"mount":"/"},"v":12.0}"#
         );
         let s = Sample::new("load.1m", 0.5);
-        assert_eq!(serde_json::to_string(&s).unwrap(), r#"{"n":"load.1m","v":0.5}"#);
+        assert_eq!(
+            serde_json::to_string(&s).unwrap(),
+            r#"{"n":"load.1m","v":0.5}"#
+        );
     }
 
     #[test]

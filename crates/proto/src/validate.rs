@@ -10,7 +10,9 @@ use crate::messages::{Labels, Report};
 pub enum ValidationError {
     #[error("protocol version {0} is newer than this server understands ({max})", max = crate::PROTOCOL_VERSION)]
     UnsupportedVersion(u32),
-    #[error("hostname is empty, longer than {MAX_HOSTNAME_LEN} bytes or contains whitespace/control characters")]
+    #[error(
+        "hostname is empty, longer than {MAX_HOSTNAME_LEN} bytes or contains whitespace/control characters"
+    )]
     BadHostname,
     #[error("interval_s {0} is outside {MIN_INTERVAL_S}..={MAX_INTERVAL_S}")]
     BadInterval(u32),
@@ -20,13 +22,19 @@ pub enum ValidationError {
     BadTimestamp(i64),
     #[error("report has {0} samples; at most {MAX_SERIES_PER_REPORT} are allowed")]
     TooManySeries(usize),
-    #[error("metric name {0:?} is empty, longer than {MAX_METRIC_NAME_LEN} bytes or has characters outside [A-Za-z0-9_.:-]")]
+    #[error(
+        "metric name {0:?} is empty, longer than {MAX_METRIC_NAME_LEN} bytes or has characters outside [A-Za-z0-9_.:-]"
+    )]
     BadMetricName(String),
     #[error("metric {metric:?} has {count} labels; at most {MAX_LABELS_PER_SAMPLE} are allowed")]
     TooManyLabels { metric: String, count: usize },
-    #[error("metric {metric:?}: label key {key:?} is empty, longer than {MAX_LABEL_KEY_LEN} bytes or has characters outside [A-Za-z0-9_]")]
+    #[error(
+        "metric {metric:?}: label key {key:?} is empty, longer than {MAX_LABEL_KEY_LEN} bytes or has characters outside [A-Za-z0-9_]"
+    )]
     BadLabelKey { metric: String, key: String },
-    #[error("metric {metric:?}: label {key:?} value is longer than {MAX_LABEL_VALUE_LEN} bytes or has control characters")]
+    #[error(
+        "metric {metric:?}: label {key:?} value is longer than {MAX_LABEL_VALUE_LEN} bytes or has control characters"
+    )]
     BadLabelValue { metric: String, key: String },
     #[error("metric {metric:?}: value is NaN or infinite")]
     NonFinite { metric: String },
@@ -44,7 +52,9 @@ pub enum ValidationError {
 /// counters (`_total`), sizes (`_bytes`), rates (`_per_sec`), shares
 /// (`_percent`), durations (`_seconds`) and counts (`_count`).
 pub fn must_be_non_negative(name: &str) -> bool {
-    const SUFFIXES: [&str; 6] = ["_total", "_bytes", "_per_sec", "_percent", "_seconds", "_count"];
+    const SUFFIXES: [&str; 6] = [
+        "_total", "_bytes", "_per_sec", "_percent", "_seconds", "_count",
+    ];
     SUFFIXES.iter().any(|s| name.ends_with(s))
 }
 
@@ -205,23 +215,39 @@ mod tests {
 
     #[test]
     fn refuses_each_kind_of_bad_input() {
-        let cases: Vec<(Report, fn(&ValidationError) -> bool)> = vec![
-            (report(vec![Sample::new("x", f64::NAN)]), |e| matches!(e, ValidationError::NonFinite { .. })),
-            (report(vec![Sample::new("x", f64::INFINITY)]), |e| matches!(e, ValidationError::NonFinite { .. })),
-            (report(vec![Sample::new("net.rx_errors_total", -1.0)]), |e| matches!(e, ValidationError::Negative { .. })),
-            (report(vec![Sample::new("bad name", 1.0)]), |e| matches!(e, ValidationError::BadMetricName(_))),
-            (report(vec![Sample::new("x", 1.0).with_label("mount", "/".repeat(300))]), |e| {
-                matches!(e, ValidationError::BadLabelValue { .. })
+        type Expectation = fn(&ValidationError) -> bool;
+        let cases: Vec<(Report, Expectation)> = vec![
+            (report(vec![Sample::new("x", f64::NAN)]), |e| {
+                matches!(e, ValidationError::NonFinite { .. })
             }),
-            (report(vec![Sample::new("x", 1.0).with_label("bad-key", "v")]), |e| {
-                matches!(e, ValidationError::BadLabelKey { .. })
+            (report(vec![Sample::new("x", f64::INFINITY)]), |e| {
+                matches!(e, ValidationError::NonFinite { .. })
             }),
-            (report(vec![Sample::new("x", 1.0); MAX_SERIES_PER_REPORT + 1]), |e| {
-                matches!(e, ValidationError::TooManySeries(_))
+            (
+                report(vec![Sample::new("net.rx_errors_total", -1.0)]),
+                |e| matches!(e, ValidationError::Negative { .. }),
+            ),
+            (report(vec![Sample::new("bad name", 1.0)]), |e| {
+                matches!(e, ValidationError::BadMetricName(_))
             }),
-            (report(vec![Sample::new("x", 1.0), Sample::new("x", 2.0)]), |e| {
-                matches!(e, ValidationError::DuplicateSeries { .. })
-            }),
+            (
+                report(vec![
+                    Sample::new("x", 1.0).with_label("mount", "/".repeat(300)),
+                ]),
+                |e| matches!(e, ValidationError::BadLabelValue { .. }),
+            ),
+            (
+                report(vec![Sample::new("x", 1.0).with_label("bad-key", "v")]),
+                |e| matches!(e, ValidationError::BadLabelKey { .. }),
+            ),
+            (
+                report(vec![Sample::new("x", 1.0); MAX_SERIES_PER_REPORT + 1]),
+                |e| matches!(e, ValidationError::TooManySeries(_)),
+            ),
+            (
+                report(vec![Sample::new("x", 1.0), Sample::new("x", 2.0)]),
+                |e| matches!(e, ValidationError::DuplicateSeries { .. }),
+            ),
         ];
         for (r, is_expected) in cases {
             let err = validate_report(&r, NOW).unwrap_err();
@@ -235,14 +261,20 @@ mod tests {
         r.ts = NOW + MAX_FUTURE_SKEW_MS;
         assert_eq!(validate_report(&r, NOW), Ok(()));
         r.ts = NOW + MAX_FUTURE_SKEW_MS + 1;
-        assert!(matches!(validate_report(&r, NOW), Err(ValidationError::FutureTimestamp { .. })));
+        assert!(matches!(
+            validate_report(&r, NOW),
+            Err(ValidationError::FutureTimestamp { .. })
+        ));
     }
 
     #[test]
     fn refuses_bad_interval_and_hostname() {
         let mut r = report(vec![]);
         r.interval_s = 0;
-        assert!(matches!(validate_report(&r, NOW), Err(ValidationError::BadInterval(0))));
+        assert!(matches!(
+            validate_report(&r, NOW),
+            Err(ValidationError::BadInterval(0))
+        ));
         r.interval_s = 10;
         r.host.hostname = "two words".into();
         assert_eq!(validate_report(&r, NOW), Err(ValidationError::BadHostname));

@@ -9,8 +9,8 @@
 //!   constant time. A slow hash adds nothing for a random 256-bit secret and
 //!   would cost milliseconds on every agent request.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use hmac::{Hmac, Mac};
@@ -38,7 +38,11 @@ pub fn hash_password(password: &str) -> String {
 
 pub fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
-        .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
@@ -55,7 +59,10 @@ pub struct NewAgentKey {
 }
 
 pub fn generate_agent_key() -> NewAgentKey {
-    let key_id: String = random_bytes::<8>().iter().map(|b| format!("{b:02x}")).collect();
+    let key_id: String = random_bytes::<8>()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     let secret = B64.encode(random_bytes::<32>());
     NewAgentKey {
         full_key: format!("{AGENT_KEY_PREFIX}{key_id}.{secret}"),
@@ -69,7 +76,10 @@ pub fn generate_agent_key() -> NewAgentKey {
 pub fn parse_agent_key(key: &str) -> Option<(&str, &str)> {
     let rest = key.strip_prefix(AGENT_KEY_PREFIX)?;
     let (id, secret) = rest.split_once('.')?;
-    (id.len() == 16 && id.bytes().all(|b| b.is_ascii_hexdigit()) && !secret.is_empty() && secret.len() <= 64)
+    (id.len() == 16
+        && id.bytes().all(|b| b.is_ascii_hexdigit())
+        && !secret.is_empty()
+        && secret.len() <= 64)
         .then_some((id, secret))
 }
 
@@ -131,7 +141,8 @@ impl SessionKeys {
 
     pub fn verify(&self, token: &str, now_s: i64) -> Result<Claims, TokenError> {
         let mut parts = token.split('.');
-        let (Some(header), Some(payload), Some(signature), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        let (Some(header), Some(payload), Some(signature), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(TokenError::Malformed);
         };
@@ -140,7 +151,8 @@ impl SessionKeys {
             alg: String,
         }
         let header_json = B64.decode(header).map_err(|_| TokenError::Malformed)?;
-        let parsed: Header = serde_json::from_slice(&header_json).map_err(|_| TokenError::Malformed)?;
+        let parsed: Header =
+            serde_json::from_slice(&header_json).map_err(|_| TokenError::Malformed)?;
         if parsed.alg != "HS256" {
             return Err(TokenError::Algorithm);
         }
@@ -149,9 +161,11 @@ impl SessionKeys {
         mac.update(header.as_bytes());
         mac.update(b".");
         mac.update(payload.as_bytes());
-        mac.verify_slice(&signature).map_err(|_| TokenError::Signature)?;
+        mac.verify_slice(&signature)
+            .map_err(|_| TokenError::Signature)?;
         let claims: Claims =
-            serde_json::from_slice(&B64.decode(payload).map_err(|_| TokenError::Malformed)?).map_err(|_| TokenError::Malformed)?;
+            serde_json::from_slice(&B64.decode(payload).map_err(|_| TokenError::Malformed)?)
+                .map_err(|_| TokenError::Malformed)?;
         if claims.exp <= now_s {
             return Err(TokenError::Expired);
         }
@@ -200,14 +214,20 @@ mod tests {
         let token = keys.issue(&claims(2000));
         assert_eq!(keys.verify(&token, 1000).unwrap(), claims(2000));
         assert_eq!(keys.verify(&token, 2000), Err(TokenError::Expired));
-        assert_eq!(SessionKeys::new(b"other".to_vec()).verify(&token, 1000), Err(TokenError::Signature));
+        assert_eq!(
+            SessionKeys::new(b"other".to_vec()).verify(&token, 1000),
+            Err(TokenError::Signature)
+        );
         // alg: none with no signature, and a tampered payload.
         let payload = token.split('.').nth(1).unwrap();
         let none = format!("{}.{payload}.", B64.encode(r#"{"alg":"none","typ":"JWT"}"#));
         assert_eq!(keys.verify(&none, 1000), Err(TokenError::Algorithm));
         let forged_payload = B64.encode(serde_json::to_vec(&claims(9999)).unwrap());
         let sig = token.split('.').nth(2).unwrap();
-        let forged = format!("{}.{forged_payload}.{sig}", token.split('.').next().unwrap());
+        let forged = format!(
+            "{}.{forged_payload}.{sig}",
+            token.split('.').next().unwrap()
+        );
         assert_eq!(keys.verify(&forged, 1000), Err(TokenError::Signature));
         assert_eq!(keys.verify("a.b", 1000), Err(TokenError::Malformed));
     }

@@ -13,11 +13,20 @@ use serde::Deserialize;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("invalid config file {path}: {source}")]
-    Parse { path: PathBuf, source: toml::de::Error },
+    Parse {
+        path: PathBuf,
+        source: toml::de::Error,
+    },
     #[error("invalid {field}: {message}")]
-    Invalid { field: &'static str, message: String },
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
 }
 
 fn invalid(field: &'static str, message: impl Into<String>) -> ConfigError {
@@ -116,9 +125,12 @@ impl ServerConfig {
         };
         let mut config = ServerConfig::with_data_dir("lxmon-data");
         if let Some(listen) = overrides.listen.as_ref().or(file.listen.as_ref()) {
-            config.listen = listen
-                .parse()
-                .map_err(|e| invalid("listen", format!("{listen:?}: {e} (expected e.g. 0.0.0.0:8080)")))?;
+            config.listen = listen.parse().map_err(|e| {
+                invalid(
+                    "listen",
+                    format!("{listen:?}: {e} (expected e.g. 0.0.0.0:8080)"),
+                )
+            })?;
         }
         if let Some(dir) = overrides.data_dir.as_ref().or(file.data_dir.as_ref()) {
             config.data_dir = dir.clone();
@@ -133,7 +145,12 @@ impl ServerConfig {
             config.durability = match d.as_str() {
                 "power" => Durability::Power,
                 "process" => Durability::Process,
-                other => return Err(invalid("durability", format!("{other:?} (expected \"power\" or \"process\")"))),
+                other => {
+                    return Err(invalid(
+                        "durability",
+                        format!("{other:?} (expected \"power\" or \"process\")"),
+                    ));
+                }
             };
         }
         if let Some(s) = file.session_ttl_s {
@@ -157,12 +174,24 @@ impl ServerConfig {
             }
         }
         let cidrs: Vec<String> = match &overrides.allow_unauthenticated_from {
-            Some(list) => list.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect(),
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect(),
             None => file.compat.allow_unauthenticated_from.clone(),
         };
         config.compat_allow = cidrs
             .iter()
-            .map(|c| Cidr::parse(c).ok_or_else(|| invalid("compat.allow_unauthenticated_from", format!("{c:?} is not a CIDR"))))
+            .map(|c| {
+                Cidr::parse(c).ok_or_else(|| {
+                    invalid(
+                        "compat.allow_unauthenticated_from",
+                        format!("{c:?} is not a CIDR"),
+                    )
+                })
+            })
             .collect::<Result<_, _>>()?;
         config.admin_password = overrides.admin_password.clone().filter(|p| !p.is_empty());
         Ok(config)
@@ -206,11 +235,15 @@ impl Cidr {
         };
         match (self.addr, ip) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u32::from(net) & mask == u32::from(ip) & mask
             }
             (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u128::from(net) & mask == u128::from(ip) & mask
             }
             _ => false,
@@ -228,16 +261,29 @@ mod tests {
         assert!(net.contains("10.1.200.3".parse().unwrap()));
         assert!(!net.contains("10.2.0.1".parse().unwrap()));
         assert!(net.contains("::ffff:10.1.0.9".parse().unwrap()));
-        assert!(Cidr::parse("127.0.0.1").unwrap().contains("127.0.0.1".parse().unwrap()));
-        assert!(Cidr::parse("0.0.0.0/0").unwrap().contains("8.8.8.8".parse().unwrap()));
-        assert!(Cidr::parse("::1/128").unwrap().contains("::1".parse().unwrap()));
+        assert!(
+            Cidr::parse("127.0.0.1")
+                .unwrap()
+                .contains("127.0.0.1".parse().unwrap())
+        );
+        assert!(
+            Cidr::parse("0.0.0.0/0")
+                .unwrap()
+                .contains("8.8.8.8".parse().unwrap())
+        );
+        assert!(
+            Cidr::parse("::1/128")
+                .unwrap()
+                .contains("::1".parse().unwrap())
+        );
         assert!(Cidr::parse("10.0.0.0/33").is_none());
         assert!(Cidr::parse("nonsense").is_none());
     }
 
     #[test]
     fn the_shipped_example_parses_to_the_defaults() {
-        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/server.example.toml");
+        let example =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/server.example.toml");
         let c = ServerConfig::load(&Overrides {
             config: Some(example),
             ..Default::default()
@@ -245,8 +291,22 @@ mod tests {
         .unwrap();
         let d = ServerConfig::with_data_dir("./lxmon-data");
         assert_eq!(
-            (c.listen, c.data_dir, c.offline_after, c.durability, c.retention, c.session_ttl),
-            (d.listen, d.data_dir, d.offline_after, d.durability, d.retention, d.session_ttl)
+            (
+                c.listen,
+                c.data_dir,
+                c.offline_after,
+                c.durability,
+                c.retention,
+                c.session_ttl
+            ),
+            (
+                d.listen,
+                d.data_dir,
+                d.offline_after,
+                d.durability,
+                d.retention,
+                d.session_ttl
+            )
         );
     }
 
@@ -270,6 +330,9 @@ mod tests {
         o.listen = Some("127.0.0.1:9100".into());
         assert_eq!(ServerConfig::load(&o).unwrap().listen.port(), 9100);
         std::fs::write(&path, "bogus_key = 1\n").unwrap();
-        assert!(matches!(ServerConfig::load(&o), Err(ConfigError::Parse { .. })));
+        assert!(matches!(
+            ServerConfig::load(&o),
+            Err(ConfigError::Parse { .. })
+        ));
     }
 }

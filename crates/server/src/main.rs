@@ -9,7 +9,11 @@ use clap::{Args, Parser, Subcommand};
 use lxmon_server::config::{Overrides, ServerConfig};
 
 #[derive(Parser)]
-#[command(name = "lxmon-server", version, about = "lxmon server: API, storage, dashboard and alerting in one binary")]
+#[command(
+    name = "lxmon-server",
+    version,
+    about = "lxmon server: API, storage, dashboard and alerting in one binary"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -69,7 +73,9 @@ enum AgentKeyCommand {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&cli.common.log_level)?)
+        .with_env_filter(tracing_subscriber::EnvFilter::try_new(
+            &cli.common.log_level,
+        )?)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();

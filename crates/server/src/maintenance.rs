@@ -53,7 +53,9 @@ pub async fn watch_status(state: AppState, mut shutdown: watch::Receiver<bool>) 
         for host in hosts {
             let status = HostStatus::of(host.last_seen, now, offline_after);
             let previous = known.insert(host.id, status);
-            if previous.is_some_and(|p| p != status) || (previous.is_none() && status == HostStatus::Online) {
+            if previous.is_some_and(|p| p != status)
+                || (previous.is_none() && status == HostStatus::Online)
+            {
                 if previous.is_some() {
                     tracing::info!(host_id = host.id, hostname = %host.hostname, ?status, "host status changed");
                 }

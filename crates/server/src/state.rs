@@ -24,8 +24,13 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> Result<AppState, lxmon_store::StoreError> {
-        let secret = store.secret("session-hmac", &|| crate::auth::random_bytes::<32>().to_vec())?;
+    pub fn new(
+        store: Arc<dyn Store>,
+        config: ServerConfig,
+    ) -> Result<AppState, lxmon_store::StoreError> {
+        let secret = store.secret("session-hmac", &|| {
+            crate::auth::random_bytes::<32>().to_vec()
+        })?;
         Ok(AppState {
             store,
             config: Arc::new(config),

@@ -7,7 +7,9 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
-const LATENCY_BUCKETS_S: [f64; 12] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
+const LATENCY_BUCKETS_S: [f64; 12] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+];
 
 #[derive(Default)]
 pub struct Telemetry {
@@ -25,7 +27,12 @@ pub struct Telemetry {
 impl Telemetry {
     /// Counts a refused agent request by its error code.
     pub fn rejected(&self, code: &'static str) {
-        *self.rejected.lock().unwrap_or_else(|p| p.into_inner()).entry(code).or_default() += 1;
+        *self
+            .rejected
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(code)
+            .or_default() += 1;
     }
 
     /// Records the time from request arrival to durable store.
@@ -37,7 +44,8 @@ impl Telemetry {
             }
         }
         self.latency_count.fetch_add(1, Relaxed);
-        self.latency_sum_us.fetch_add(elapsed.as_micros() as u64, Relaxed);
+        self.latency_sum_us
+            .fetch_add(elapsed.as_micros() as u64, Relaxed);
     }
 
     /// Renders every figure; `gauges` adds point-in-time values computed by
@@ -45,33 +53,76 @@ impl Telemetry {
     pub fn render(&self, gauges: &[(&str, &str, f64)]) -> String {
         let mut out = String::new();
         let counters = [
-            ("lxmon_reports_ingested_total", "Reports stored.", &self.reports_ingested),
-            ("lxmon_reports_duplicate_total", "Reports acknowledged as already stored.", &self.reports_duplicate),
-            ("lxmon_samples_ingested_total", "Samples stored.", &self.samples_ingested),
-            ("lxmon_agent_auth_failures_total", "Agent requests with a missing, wrong or revoked key.", &self.agent_auth_failures),
-            ("lxmon_login_failures_total", "Failed dashboard logins.", &self.login_failures),
+            (
+                "lxmon_reports_ingested_total",
+                "Reports stored.",
+                &self.reports_ingested,
+            ),
+            (
+                "lxmon_reports_duplicate_total",
+                "Reports acknowledged as already stored.",
+                &self.reports_duplicate,
+            ),
+            (
+                "lxmon_samples_ingested_total",
+                "Samples stored.",
+                &self.samples_ingested,
+            ),
+            (
+                "lxmon_agent_auth_failures_total",
+                "Agent requests with a missing, wrong or revoked key.",
+                &self.agent_auth_failures,
+            ),
+            (
+                "lxmon_login_failures_total",
+                "Failed dashboard logins.",
+                &self.login_failures,
+            ),
         ];
         for (name, help, value) in counters {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", value.load(Relaxed));
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+                value.load(Relaxed)
+            );
         }
         let _ = writeln!(
             out,
             "# HELP lxmon_reports_rejected_total Agent requests refused, by error code.\n# TYPE lxmon_reports_rejected_total counter"
         );
-        for (code, n) in self.rejected.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+        for (code, n) in self
+            .rejected
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
             let _ = writeln!(out, "lxmon_reports_rejected_total{{code=\"{code}\"}} {n}");
         }
         let name = "lxmon_ingest_duration_seconds";
-        let _ = writeln!(out, "# HELP {name} Time from request to durable storage.\n# TYPE {name} histogram");
+        let _ = writeln!(
+            out,
+            "# HELP {name} Time from request to durable storage.\n# TYPE {name} histogram"
+        );
         for (bucket, bound) in self.latency_buckets.iter().zip(LATENCY_BUCKETS_S) {
-            let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {}", bucket.load(Relaxed));
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{le=\"{bound}\"}} {}",
+                bucket.load(Relaxed)
+            );
         }
         let count = self.latency_count.load(Relaxed);
         let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
-        let _ = writeln!(out, "{name}_sum {}", self.latency_sum_us.load(Relaxed) as f64 / 1e6);
+        let _ = writeln!(
+            out,
+            "{name}_sum {}",
+            self.latency_sum_us.load(Relaxed) as f64 / 1e6
+        );
         let _ = writeln!(out, "{name}_count {count}");
         for (name, help, value) in gauges {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}");
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
+            );
         }
         out
     }

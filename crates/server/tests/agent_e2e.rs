@@ -27,20 +27,43 @@ fn latest_value(latest: &Value, name: &str, label: Option<(&str, &str)>) -> Opti
 
 /// Raw report timestamps of the host since `from` (mem.used_bytes is in every report).
 fn raw_timestamps(api: &Api, host: i64, from: i64) -> Vec<i64> {
-    let body = api.series(host, &format!("names=mem.used_bytes&from={from}&to={}&step=1", now_ms() + 1000));
+    let body = api.series(
+        host,
+        &format!(
+            "names=mem.used_bytes&from={from}&to={}&step=1",
+            now_ms() + 1000
+        ),
+    );
     assert_eq!(body["tier"], "raw");
-    body["timestamps"].as_array().unwrap().iter().map(|t| t.as_i64().unwrap()).collect()
+    body["timestamps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_i64().unwrap())
+        .collect()
 }
 
 #[test]
 fn agent_values_agree_with_proc_and_status_follows_silence() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(&dir.path().join("data"), free_port(), &["--offline-after", "3"]);
+    let server = Server::start(
+        &dir.path().join("data"),
+        free_port(),
+        &["--offline-after", "3"],
+    );
     let key = server.create_key("local");
-    let mut agent = Agent::start(&server.url(), &key, &dir.path().join("spool"), &["--interval", "1"]);
+    let mut agent = Agent::start(
+        &server.url(),
+        &key,
+        &dir.path().join("spool"),
+        &["--interval", "1"],
+    );
     let api = Api::logged_in(&server.url());
 
-    assert!(wait_until(Duration::from_secs(20), || host_id(&api).is_some()), "agent never registered");
+    assert!(
+        wait_until(Duration::from_secs(20), || host_id(&api).is_some()),
+        "agent never registered"
+    );
     let host = host_id(&api).unwrap();
     // Rates need two collections; wait for a report that has them.
     let mut latest = Value::Null;
@@ -52,25 +75,53 @@ fn agent_values_agree_with_proc_and_status_follows_silence() {
         "no cpu.usage_percent arrived: {latest}"
     );
 
-    assert_eq!(latest_value(&latest, "mem.total_bytes", None), Some(meminfo_bytes("MemTotal")));
+    assert_eq!(
+        latest_value(&latest, "mem.total_bytes", None),
+        Some(meminfo_bytes("MemTotal"))
+    );
     let cores = std::fs::read_to_string("/proc/stat")
         .unwrap()
         .lines()
         .filter(|l| l.starts_with("cpu") && l.as_bytes().get(3).is_some_and(u8::is_ascii_digit))
         .count();
-    assert_eq!(latest_value(&latest, "cpu.cores_count", None), Some(cores as f64));
+    assert_eq!(
+        latest_value(&latest, "cpu.cores_count", None),
+        Some(cores as f64)
+    );
     let cpu = latest_value(&latest, "cpu.usage_percent", None).unwrap();
     assert!((0.0..=100.0).contains(&cpu), "{cpu}");
-    let load: f64 = std::fs::read_to_string("/proc/loadavg").unwrap().split_whitespace().next().unwrap().parse().unwrap();
+    let load: f64 = std::fs::read_to_string("/proc/loadavg")
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
     let reported_load = latest_value(&latest, "load.1m", None).unwrap();
-    assert!((reported_load - load).abs() < 2.0, "load {reported_load} vs {load}");
-    let root_used = latest_value(&latest, "fs.used_bytes", Some(("mount", "/"))).expect("fs.used_bytes{mount=/}");
+    assert!(
+        (reported_load - load).abs() < 2.0,
+        "load {reported_load} vs {load}"
+    );
+    let root_used = latest_value(&latest, "fs.used_bytes", Some(("mount", "/")))
+        .expect("fs.used_bytes{mount=/}");
     assert!(root_used > 0.0);
-    let uptime: f64 = std::fs::read_to_string("/proc/uptime").unwrap().split_whitespace().next().unwrap().parse().unwrap();
+    let uptime: f64 = std::fs::read_to_string("/proc/uptime")
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
     let reported_uptime = latest_value(&latest, "system.uptime_seconds", None).unwrap();
-    assert!((reported_uptime - uptime).abs() < 30.0, "uptime {reported_uptime} vs {uptime}");
+    assert!(
+        (reported_uptime - uptime).abs() < 30.0,
+        "uptime {reported_uptime} vs {uptime}"
+    );
     let processes = &latest["processes"];
-    assert!(!processes["by_cpu"].as_array().unwrap().is_empty(), "{processes}");
+    assert!(
+        !processes["by_cpu"].as_array().unwrap().is_empty(),
+        "{processes}"
+    );
     assert!(processes["by_memory"].as_array().unwrap().len() <= 5);
 
     let info = api.get(&format!("/api/servers/{host}")).body;
@@ -97,14 +148,27 @@ fn a_server_outage_is_backfilled_exactly_once() {
     // No sealing during the test, so head rows count stored reports one to one.
     let config = dir.path().join("server.toml");
     std::fs::write(&config, "maintenance_interval_s = 3600\n").unwrap();
-    let mut server = Server::start(&dir.path().join("data"), free_port(), &["--config", config.to_str().unwrap()]);
+    let mut server = Server::start(
+        &dir.path().join("data"),
+        free_port(),
+        &["--config", config.to_str().unwrap()],
+    );
     let key = server.create_key("local");
     let start = now_ms();
-    let mut agent = Agent::start(&server.url(), &key, &dir.path().join("spool"), &["--interval", "1"]);
+    let mut agent = Agent::start(
+        &server.url(),
+        &key,
+        &dir.path().join("spool"),
+        &["--interval", "1"],
+    );
     let api = Api::logged_in(&server.url());
     assert!(wait_until(Duration::from_secs(20), || host_id(&api).is_some()));
     let host = host_id(&api).unwrap();
-    assert!(wait_until(Duration::from_secs(20), || raw_timestamps(&api, host, start).len() >= 3));
+    assert!(wait_until(Duration::from_secs(20), || raw_timestamps(
+        &api, host, start
+    )
+    .len()
+        >= 3));
 
     server.kill9();
     std::thread::sleep(Duration::from_secs(6));
@@ -121,9 +185,19 @@ fn a_server_outage_is_backfilled_exactly_once() {
     );
     agent.stop();
     let ts = raw_timestamps(&api, host, start);
-    assert!(ts.windows(2).all(|w| w[0] < w[1]), "duplicate or unordered points: {ts:?}");
-    let gaps: Vec<i64> = ts.windows(2).map(|w| w[1] - w[0]).filter(|d| *d > 1900).collect();
-    assert!(gaps.is_empty(), "gaps of {gaps:?} ms: the outage was not backfilled");
+    assert!(
+        ts.windows(2).all(|w| w[0] < w[1]),
+        "duplicate or unordered points: {ts:?}"
+    );
+    let gaps: Vec<i64> = ts
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .filter(|d| *d > 1900)
+        .collect();
+    assert!(
+        gaps.is_empty(),
+        "gaps of {gaps:?} ms: the outage was not backfilled"
+    );
     // Each report exactly once: stored rows equal distinct report timestamps
     // (a report stored twice would add a row but not a timestamp).
     let metrics = api.get("/metrics").body.as_str().unwrap().to_owned();
@@ -135,7 +209,11 @@ fn a_server_outage_is_backfilled_exactly_once() {
         .unwrap();
     assert_eq!(head_rows, ts.len(), "{metrics}");
     let covered_s = (ts.last().unwrap() - ts.first().unwrap()) / 1000 + 1;
-    assert!((ts.len() as i64 - covered_s).abs() <= 1, "{} points over {covered_s} s", ts.len());
+    assert!(
+        (ts.len() as i64 - covered_s).abs() <= 1,
+        "{} points over {covered_s} s",
+        ts.len()
+    );
 }
 
 /// A stand-in for a broken server on `port`: answers every request with 500
@@ -151,7 +229,9 @@ fn broken_server(port: u16, hang: bool, stop: Arc<AtomicBool>) -> std::thread::J
                 Ok((mut stream, _)) => {
                     requests += 1;
                     stream.set_nonblocking(false).unwrap();
-                    stream.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+                    stream
+                        .set_read_timeout(Some(Duration::from_millis(200)))
+                        .unwrap();
                     let mut buf = [0u8; 65536];
                     let _ = stream.read(&mut buf);
                     if hang {
@@ -195,14 +275,25 @@ fn the_agent_survives_unreachable_failing_and_slow_servers() {
     let server = Server::start(&data, port, &[]);
     let api = Api::logged_in(&server.url());
     assert!(wait_until(Duration::from_secs(60), || {
-        host_id(&api).is_some_and(|h| raw_timestamps(&api, h, start).last().is_some_and(|t| *t > now_ms() - 3000))
+        host_id(&api).is_some_and(|h| {
+            raw_timestamps(&api, h, start)
+                .last()
+                .is_some_and(|t| *t > now_ms() - 3000)
+        })
     }));
     agent.stop();
     let host = host_id(&api).unwrap();
     let ts = raw_timestamps(&api, host, start);
     // Every second of the ~11 s of trouble was kept and delivered once.
     assert!(ts.windows(2).all(|w| w[0] < w[1]));
-    let gaps: Vec<i64> = ts.windows(2).map(|w| w[1] - w[0]).filter(|d| *d > 1900).collect();
+    let gaps: Vec<i64> = ts
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .filter(|d| *d > 1900)
+        .collect();
     assert!(gaps.is_empty(), "lost reports: gaps {gaps:?}");
-    assert!(ts.first().unwrap() - start < 3000, "the first reports were lost");
+    assert!(
+        ts.first().unwrap() - start < 3000,
+        "the first reports were lost"
+    );
 }

@@ -21,7 +21,10 @@ fn fixture(args: &[&str]) -> Fixture {
     let server = Server::start(&dir.path().join("data"), free_port(), args);
     let key = server.create_key("e2e");
     let agent = Api::as_agent(&server.url(), &key);
-    let r = agent.post_json("/api/agent/register", &json!({"hostname": "e2e-host", "os": "Debian", "arch": "x86_64", "version": "test"}));
+    let r = agent.post_json(
+        "/api/agent/register",
+        &json!({"hostname": "e2e-host", "os": "Debian", "arch": "x86_64", "version": "test"}),
+    );
     assert_eq!(r.status, 200, "{}", r.body);
     let host = r.body["server_id"].as_i64().unwrap();
     Fixture {
@@ -33,7 +36,10 @@ fn fixture(args: &[&str]) -> Fixture {
 }
 
 fn stored_cpu(api: &Api, host: i64, from: i64) -> Vec<Value> {
-    let body = api.series(host, &format!("names=cpu.usage_percent&from={from}&to={}", now_ms() + 1000));
+    let body = api.series(
+        host,
+        &format!("names=cpu.usage_percent&from={from}&to={}", now_ms() + 1000),
+    );
     body["series"]
         .as_array()
         .and_then(|s| s.first())
@@ -51,7 +57,11 @@ fn post_declaring_length(base: &str, path: &str, key: &str, len: usize) -> (u16,
     write!(s, "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {key}\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n").unwrap();
     let mut out = String::new();
     let _ = s.read_to_string(&mut out);
-    let status = out.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let status = out
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
     (status, out)
 }
 
@@ -67,7 +77,11 @@ fn post_chunked(base: &str, path: &str, key: &str, len: usize) -> (u16, String) 
     while sent < len {
         let n = chunk.len().min(len - sent);
         // The server may answer and close before everything is sent.
-        if write!(s, "{n:x}\r\n").and_then(|_| s.write_all(&chunk[..n])).and_then(|_| s.write_all(b"\r\n")).is_err() {
+        if write!(s, "{n:x}\r\n")
+            .and_then(|_| s.write_all(&chunk[..n]))
+            .and_then(|_| s.write_all(b"\r\n"))
+            .is_err()
+        {
             break;
         }
         sent += n;
@@ -75,23 +89,35 @@ fn post_chunked(base: &str, path: &str, key: &str, len: usize) -> (u16, String) 
     let _ = s.write_all(b"0\r\n\r\n");
     let mut out = String::new();
     let _ = s.read_to_string(&mut out);
-    let status = out.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let status = out
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
     (status, out)
 }
 
 fn error_code(r: &Reply) -> &str {
-    r.body["error"]["code"].as_str().unwrap_or_else(|| panic!("no JSON error in {}", r.body))
+    r.body["error"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no JSON error in {}", r.body))
 }
 
 #[test]
 fn bad_input_gets_a_clear_error_and_changes_nothing() {
     let f = fixture(&[]);
     let t0 = now_ms() - 60_000;
-    let ok = f.agent.post_json("/api/agent/metrics", &report(1, t0, 42.0));
+    let ok = f
+        .agent
+        .post_json("/api/agent/metrics", &report(1, t0, 42.0));
     assert_eq!(ok.status, 200, "{}", ok.body);
 
     let mut too_many = report(2, t0 + 1000, 1.0);
-    too_many["metrics"] = Value::Array((0..5000).map(|i| json!({"n": format!("m{i}"), "v": 1})).collect());
+    too_many["metrics"] = Value::Array(
+        (0..5000)
+            .map(|i| json!({"n": format!("m{i}"), "v": 1}))
+            .collect(),
+    );
     let mut long_label = report(2, t0 + 1000, 1.0);
     long_label["metrics"][1]["l"]["mount"] = json!("/".repeat(300));
     let mut negative = report(2, t0 + 1000, 1.0);
@@ -120,24 +146,45 @@ fn bad_input_gets_a_clear_error_and_changes_nothing() {
     ];
     for (what, body, status, code) in cases {
         let r = f.agent.post_json("/api/agent/metrics", &body);
-        assert_eq!((r.status, error_code(&r)), (status, code), "{what}: {}", r.body);
+        assert_eq!(
+            (r.status, error_code(&r)),
+            (status, code),
+            "{what}: {}",
+            r.body
+        );
         assert!(!r.body["error"]["message"].as_str().unwrap().is_empty());
     }
 
-    let r = f.agent.post("/api/agent/metrics", &[("content-type", "application/json")], b"{\"v\":1,".to_vec());
+    let r = f.agent.post(
+        "/api/agent/metrics",
+        &[("content-type", "application/json")],
+        b"{\"v\":1,".to_vec(),
+    );
     assert_eq!((r.status, error_code(&r)), (400, "bad_json"));
 
     // An oversized body is refused from its declared length, before it is read.
-    let (status, body) = post_declaring_length(&f.server.url(), "/api/agent/metrics", f.agent.token.as_deref().unwrap(), 2 * 1024 * 1024);
+    let (status, body) = post_declaring_length(
+        &f.server.url(),
+        "/api/agent/metrics",
+        f.agent.token.as_deref().unwrap(),
+        2 * 1024 * 1024,
+    );
     assert_eq!(status, 413, "{body}");
     assert!(body.contains("payload_too_large"), "{body}");
     // Without a declared length (chunked), the limit applies while reading.
-    let (status, body) = post_chunked(&f.server.url(), "/api/agent/metrics", f.agent.token.as_deref().unwrap(), 1024 * 1024 + 10);
+    let (status, body) = post_chunked(
+        &f.server.url(),
+        "/api/agent/metrics",
+        f.agent.token.as_deref().unwrap(),
+        1024 * 1024 + 10,
+    );
     assert_eq!(status, 413, "{body}");
 
     // A compressed bomb: small on the wire, too large decoded.
     let bomb = zstd::bulk::compress(&vec![b' '; 4 * 1024 * 1024], 3).unwrap();
-    let r = f.agent.post("/api/agent/metrics", &[("content-encoding", "zstd")], bomb);
+    let r = f
+        .agent
+        .post("/api/agent/metrics", &[("content-encoding", "zstd")], bomb);
     assert_eq!((r.status, error_code(&r)), (413, "payload_too_large"));
 
     // NDJSON: the bad line is named and nothing of the batch is stored.
@@ -146,31 +193,61 @@ fn bad_input_gets_a_clear_error_and_changes_nothing() {
         report(10, t0 + 10_000, 1.0),
         report(11, t0 + 20_000, 1.0)
     );
-    let r = f.agent.post("/api/agent/metrics/batch", &[("content-type", "application/x-ndjson")], batch.into_bytes());
-    assert_eq!((r.status, error_code(&r), r.body["error"]["line"].as_u64()), (400, "bad_json", Some(3)), "{}", r.body);
+    let r = f.agent.post(
+        "/api/agent/metrics/batch",
+        &[("content-type", "application/x-ndjson")],
+        batch.into_bytes(),
+    );
+    assert_eq!(
+        (r.status, error_code(&r), r.body["error"]["line"].as_u64()),
+        (400, "bad_json", Some(3)),
+        "{}",
+        r.body
+    );
     let mut bad_value = report(13, t0 + 30_000, 1.0);
     bad_value["metrics"][0]["v"] = json!(null);
     let batch = format!("{}\n{}\n", report(12, t0 + 25_000, 1.0), bad_value);
-    let r = f.agent.post("/api/agent/metrics/batch", &[], batch.into_bytes());
-    assert_eq!((r.status, r.body["error"]["line"].as_u64()), (422, Some(2)), "{}", r.body);
+    let r = f
+        .agent
+        .post("/api/agent/metrics/batch", &[], batch.into_bytes());
+    assert_eq!(
+        (r.status, r.body["error"]["line"].as_u64()),
+        (422, Some(2)),
+        "{}",
+        r.body
+    );
 
     // Wrong, malformed and revoked keys.
     for key in ["lxk_0000000000000000.nope", "garbage", ""] {
-        let r = Api::as_agent(&f.server.url(), key).post_json("/api/agent/metrics", &report(20, t0, 1.0));
+        let r = Api::as_agent(&f.server.url(), key)
+            .post_json("/api/agent/metrics", &report(20, t0, 1.0));
         assert_eq!((r.status, error_code(&r)), (401, "unauthorized"), "{key}");
     }
     let key2 = f.server.create_key("to-revoke");
     let agent2 = Api::as_agent(&f.server.url(), &key2);
-    assert_eq!(agent2.post_json("/api/agent/register", &json!({"hostname": "other"})).status, 200);
+    assert_eq!(
+        agent2
+            .post_json("/api/agent/register", &json!({"hostname": "other"}))
+            .status,
+        200
+    );
     let key_id = key2.trim_start_matches("lxk_").split('.').next().unwrap();
     let out = std::process::Command::new(server_bin())
         .args(["agent-key", "revoke", "--id", key_id, "--data-dir"])
         .arg(&f.server.data_dir)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let r = agent2.post_json("/api/agent/metrics", &report(1, t0, 1.0));
-    assert_eq!(r.status, 401, "revoked key must stop working at once: {}", r.body);
+    assert_eq!(
+        r.status, 401,
+        "revoked key must stop working at once: {}",
+        r.body
+    );
 
     // Unknown host on the query side.
     let api = Api::logged_in(&f.server.url());
@@ -188,14 +265,21 @@ fn bad_input_gets_a_clear_error_and_changes_nothing() {
     let metrics = api.get("/metrics");
     let text = metrics.body.as_str().unwrap();
     assert!(text.contains("lxmon_reports_ingested_total 1\n"), "{text}");
-    assert!(text.contains("lxmon_reports_rejected_total{code=\"invalid_report\"}"), "{text}");
+    assert!(
+        text.contains("lxmon_reports_rejected_total{code=\"invalid_report\"}"),
+        "{text}"
+    );
 }
 
 #[test]
 fn dashboard_endpoints_require_a_session() {
     let f = fixture(&[]);
     let anon = Api::new(&f.server.url());
-    for path in ["/api/servers", &format!("/api/servers/{}", f.host), &format!("/api/servers/{}/metrics", f.host)] {
+    for path in [
+        "/api/servers",
+        &format!("/api/servers/{}", f.host),
+        &format!("/api/servers/{}/metrics", f.host),
+    ] {
         let r = anon.get(path);
         assert_eq!((r.status, error_code(&r)), (401, "unauthorized"), "{path}");
     }
@@ -204,7 +288,10 @@ fn dashboard_endpoints_require_a_session() {
     assert_eq!(forged.get("/api/servers").status, 401);
     // An agent key is not a session.
     assert_eq!(f.agent.get("/api/servers").status, 401);
-    let r = Api::new(&f.server.url()).post_json("/api/auth/login", &json!({"username": "admin", "password": "wrong"}));
+    let r = Api::new(&f.server.url()).post_json(
+        "/api/auth/login",
+        &json!({"username": "admin", "password": "wrong"}),
+    );
     assert_eq!((r.status, error_code(&r)), (401, "unauthorized"));
     let api = Api::logged_in(&f.server.url());
     let list = api.get("/api/servers");
@@ -218,7 +305,10 @@ fn a_report_acknowledged_before_sigkill_is_kept() {
     let mut f = fixture(&[]);
     let t = now_ms();
     for seq in 1..=20u64 {
-        let r = f.agent.post_json("/api/agent/metrics", &report(seq, t - 20_000 + seq as i64 * 1000, seq as f64));
+        let r = f.agent.post_json(
+            "/api/agent/metrics",
+            &report(seq, t - 20_000 + seq as i64 * 1000, seq as f64),
+        );
         assert_eq!(r.status, 200);
     }
     // Kill right after the last 2xx: no graceful shutdown, no flush.
@@ -247,7 +337,11 @@ fn thirty_days_are_answered_from_rollups() {
         .collect();
     for chunk in lines.chunks(1000) {
         let body = chunk.join("\n").into_bytes();
-        let r = f.agent.post("/api/agent/metrics/batch", &[("content-type", "application/x-ndjson")], body);
+        let r = f.agent.post(
+            "/api/agent/metrics/batch",
+            &[("content-type", "application/x-ndjson")],
+            body,
+        );
         assert_eq!(r.status, 200, "{}", r.body);
     }
     let api = Api::logged_in(&f.server.url());
@@ -257,15 +351,33 @@ fn thirty_days_are_answered_from_rollups() {
         m.body.as_str().unwrap().contains("lxmon_head_reports 0\n")
     });
     assert!(sealed, "head rows were not sealed");
-    let month = api.series(f.host, &format!("names=cpu.usage_percent&from={}&to={}", now_ms() - 30 * 24 * hour, now_ms()));
+    let month = api.series(
+        f.host,
+        &format!(
+            "names=cpu.usage_percent&from={}&to={}",
+            now_ms() - 30 * 24 * hour,
+            now_ms()
+        ),
+    );
     assert_eq!(month["tier"], "1h", "{month}");
     assert_eq!(month["step_s"], 3600);
-    let values: Vec<f64> = month["series"][0]["values"].as_array().unwrap().iter().filter_map(Value::as_f64).collect();
+    let values: Vec<f64> = month["series"][0]["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_f64)
+        .collect();
     assert_eq!(values.len(), 6, "one point per stored hour");
     // Each hour holds 360 reports cycling 0..59 → average exactly 29.5.
     assert!(values.iter().all(|v| (v - 29.5).abs() < 1e-9), "{values:?}");
     // And a 7-day chart uses the 5-minute rollup.
-    let week = api.series(f.host, &format!("names=cpu.usage_percent&from={}", now_ms() - 7 * 24 * hour + 60_000));
+    let week = api.series(
+        f.host,
+        &format!(
+            "names=cpu.usage_percent&from={}",
+            now_ms() - 7 * 24 * hour + 60_000
+        ),
+    );
     assert_eq!(week["tier"], "5m");
 }
 
@@ -284,12 +396,29 @@ fn the_flask_seed_body_is_accepted() {
     assert_eq!(r.status, 401);
     let r = f.agent.post_json("/api/metrics", &body);
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(r.body, json!({"status": "success", "hostname": "flask-agent"}));
+    assert_eq!(
+        r.body,
+        json!({"status": "success", "hostname": "flask-agent"})
+    );
     let api = Api::logged_in(&f.server.url());
     let hosts = api.get("/api/servers").body;
-    let flask = hosts.as_array().unwrap().iter().find(|h| h["hostname"] == "flask-agent").unwrap();
-    let latest = api.get(&format!("/api/servers/{}/latest", flask["id"])).body;
-    let value = |name: &str| latest["values"].as_array().unwrap().iter().find(|v| v["name"] == name).map(|v| v["value"].clone());
+    let flask = hosts
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["hostname"] == "flask-agent")
+        .unwrap();
+    let latest = api
+        .get(&format!("/api/servers/{}/latest", flask["id"]))
+        .body;
+    let value = |name: &str| {
+        latest["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == name)
+            .map(|v| v["value"].clone())
+    };
     assert_eq!(value("mem.total_bytes"), Some(json!(8589934592.0)));
     assert_eq!(value("cpu.usage_percent"), Some(json!(45.2)));
 }
@@ -298,9 +427,20 @@ fn the_flask_seed_body_is_accepted() {
 fn unauthenticated_seed_pushes_from_allowed_networks() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("server.toml");
-    std::fs::write(&config, "[compat]\nallow_unauthenticated_from = [\"127.0.0.0/8\"]\n").unwrap();
-    let server = Server::start(&dir.path().join("data"), free_port(), &["--config", config.to_str().unwrap()]);
-    let r = Api::new(&server.url()).post_json("/api/metrics", &json!({"hostname": "legacy", "cpu": {"cpu_percent_total": 3.0}}));
+    std::fs::write(
+        &config,
+        "[compat]\nallow_unauthenticated_from = [\"127.0.0.0/8\"]\n",
+    )
+    .unwrap();
+    let server = Server::start(
+        &dir.path().join("data"),
+        free_port(),
+        &["--config", config.to_str().unwrap()],
+    );
+    let r = Api::new(&server.url()).post_json(
+        "/api/metrics",
+        &json!({"hostname": "legacy", "cpu": {"cpu_percent_total": 3.0}}),
+    );
     assert_eq!(r.status, 200, "{}", r.body);
 }
 
@@ -312,7 +452,9 @@ fn live_events_announce_reports_and_end_at_shutdown() {
     let token = api.token.clone().unwrap();
     let addr = f.server.url().trim_start_matches("http://").to_owned();
     let mut stream = std::net::TcpStream::connect(&addr).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     write!(stream, "GET /api/events?token={token} HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n").unwrap();
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut status = String::new();
@@ -320,7 +462,12 @@ fn live_events_announce_reports_and_end_at_shutdown() {
     assert!(status.contains(" 200 "), "{status}");
     std::thread::sleep(Duration::from_millis(300));
     let ts = now_ms();
-    assert_eq!(f.agent.post_json("/api/agent/metrics", &report(1, ts, 5.0)).status, 200);
+    assert_eq!(
+        f.agent
+            .post_json("/api/agent/metrics", &report(1, ts, 5.0))
+            .status,
+        200
+    );
     let mut seen = String::new();
     let mut line = String::new();
     while reader.read_line(&mut line).unwrap() > 0 {
@@ -338,19 +485,36 @@ fn live_events_announce_reports_and_end_at_shutdown() {
     // A stream does not keep the server from shutting down.
     let started = std::time::Instant::now();
     f.server.terminate();
-    assert!(started.elapsed() < Duration::from_secs(5), "shutdown waited for the event stream");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "shutdown waited for the event stream"
+    );
 }
 
 #[test]
 fn the_dashboard_is_served_and_never_shadows_the_api() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("data"), free_port(), &[]);
-    let http: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let http: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
     let get = |path: &str| {
         let mut r = http.get(format!("{}{path}", server.url())).call().unwrap();
-        let cache = r.headers().get("cache-control").map(|v| v.to_str().unwrap().to_owned());
-        let ctype = r.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned());
-        (r.status().as_u16(), ctype, cache, r.body_mut().read_to_string().unwrap())
+        let cache = r
+            .headers()
+            .get("cache-control")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let ctype = r
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned());
+        (
+            r.status().as_u16(),
+            ctype,
+            cache,
+            r.body_mut().read_to_string().unwrap(),
+        )
     };
     let (status, ctype, _, index) = get("/");
     assert_eq!(status, 200);
@@ -373,5 +537,8 @@ fn the_dashboard_is_served_and_never_shadows_the_api() {
     let (status, ctype, cache, _) = get(asset);
     assert_eq!(status, 200);
     assert!(ctype.unwrap().starts_with("text/javascript"));
-    assert_eq!(cache.as_deref(), Some("public, max-age=31536000, immutable"));
+    assert_eq!(
+        cache.as_deref(),
+        Some("public, max-age=31536000, immutable")
+    );
 }

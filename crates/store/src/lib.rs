@@ -58,13 +58,25 @@ pub trait Store: Send + Sync + 'static {
     fn default_tenant(&self) -> TenantId;
 
     // --- users -------------------------------------------------------------
-    fn create_user(&self, tenant: TenantId, username: &str, password_hash: &str, role: Role) -> Result<UserId>;
+    fn create_user(
+        &self,
+        tenant: TenantId,
+        username: &str,
+        password_hash: &str,
+        role: Role,
+    ) -> Result<UserId>;
     /// Usernames are unique across tenants, so login needs no tenant.
     fn user_by_name(&self, username: &str) -> Result<Option<User>>;
     fn user_count(&self) -> Result<u64>;
 
     // --- agent keys --------------------------------------------------------
-    fn create_agent_key(&self, tenant: TenantId, name: &str, key_id: &str, secret_sha256: &[u8; 32]) -> Result<AgentKey>;
+    fn create_agent_key(
+        &self,
+        tenant: TenantId,
+        name: &str,
+        key_id: &str,
+        secret_sha256: &[u8; 32],
+    ) -> Result<AgentKey>;
     /// Looks a key up by its public id. Global, because authentication
     /// happens before the tenant is known; the record names its tenant.
     fn agent_key(&self, key_id: &str) -> Result<Option<AgentKey>>;
@@ -73,7 +85,8 @@ pub trait Store: Send + Sync + 'static {
     // --- hosts -------------------------------------------------------------
     /// Creates or updates the host an agent key reports as, binding the key to
     /// it on first registration.
-    fn register_host(&self, tenant: TenantId, key_id: &str, reg: &HostRegistration) -> Result<Host>;
+    fn register_host(&self, tenant: TenantId, key_id: &str, reg: &HostRegistration)
+    -> Result<Host>;
     /// Finds or creates a host by hostname (seed-compatible pushes, which
     /// carry no key-bound identity).
     fn host_by_hostname(&self, tenant: TenantId, hostname: &str) -> Result<Host>;
@@ -89,7 +102,12 @@ pub trait Store: Send + Sync + 'static {
     /// Stores reports of one host, in order. Returns once they are durable;
     /// reports whose sequence number was already stored are counted as
     /// duplicates and not written again.
-    fn ingest(&self, tenant: TenantId, host: HostId, reports: Vec<NewReport>) -> Result<IngestOutcome>;
+    fn ingest(
+        &self,
+        tenant: TenantId,
+        host: HostId,
+        reports: Vec<NewReport>,
+    ) -> Result<IngestOutcome>;
     fn query(&self, tenant: TenantId, host: HostId, query: &SeriesQuery) -> Result<QueryResult>;
     /// The most recent value of every series of the host.
     fn latest(&self, tenant: TenantId, host: HostId) -> Result<Option<LatestValues>>;

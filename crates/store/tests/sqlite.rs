@@ -19,7 +19,9 @@ fn open(dir: &tempfile::TempDir) -> SqliteStore {
 
 fn host(store: &SqliteStore) -> HostId {
     let tenant = store.default_tenant();
-    store.create_agent_key(tenant, "k", "kid1", &[7; 32]).unwrap();
+    store
+        .create_agent_key(tenant, "k", "kid1", &[7; 32])
+        .unwrap();
     store
         .register_host(
             tenant,
@@ -47,7 +49,14 @@ fn report(seq: u64, ts: i64, cpu: f64) -> NewReport {
     }
 }
 
-fn query(store: &SqliteStore, host: HostId, names: &[&str], from: i64, to: i64, step_s: Option<u32>) -> QueryResult {
+fn query(
+    store: &SqliteStore,
+    host: HostId,
+    names: &[&str],
+    from: i64,
+    to: i64,
+    step_s: Option<u32>,
+) -> QueryResult {
     store
         .query(
             store.default_tenant(),
@@ -74,20 +83,49 @@ fn ingest_dedups_by_sequence_and_survives_reopen() {
         id = host(&store);
         let tenant = store.default_tenant();
         let out = store
-            .ingest(tenant, id, vec![report(1, t0, 10.0), report(2, t0 + 10_000, 20.0)])
+            .ingest(
+                tenant,
+                id,
+                vec![report(1, t0, 10.0), report(2, t0 + 10_000, 20.0)],
+            )
             .unwrap();
-        assert_eq!(out, IngestOutcome { stored: 2, duplicates: 0 });
+        assert_eq!(
+            out,
+            IngestOutcome {
+                stored: 2,
+                duplicates: 0
+            }
+        );
         let out = store
-            .ingest(tenant, id, vec![report(2, t0 + 10_000, 99.0), report(3, t0 + 20_000, 30.0)])
+            .ingest(
+                tenant,
+                id,
+                vec![report(2, t0 + 10_000, 99.0), report(3, t0 + 20_000, 30.0)],
+            )
             .unwrap();
-        assert_eq!(out, IngestOutcome { stored: 1, duplicates: 1 });
+        assert_eq!(
+            out,
+            IngestOutcome {
+                stored: 1,
+                duplicates: 1
+            }
+        );
     }
     let store = open(&dir);
     let tenant = store.default_tenant();
     // Still a duplicate after restart: the sequence watermark is durable.
-    let out = store.ingest(tenant, id, vec![report(3, t0 + 20_000, 0.0)]).unwrap();
+    let out = store
+        .ingest(tenant, id, vec![report(3, t0 + 20_000, 0.0)])
+        .unwrap();
     assert_eq!(out.duplicates, 1);
-    let r = query(&store, id, &["cpu.usage_percent"], t0 - 1000, t0 + 30_000, None);
+    let r = query(
+        &store,
+        id,
+        &["cpu.usage_percent"],
+        t0 - 1000,
+        t0 + 30_000,
+        None,
+    );
     assert_eq!(r.tier, Tier::Raw);
     assert_eq!(r.timestamps, vec![t0, t0 + 10_000, t0 + 20_000]);
     assert_eq!(r.series[0].values, vec![Some(10.0), Some(20.0), Some(30.0)]);
@@ -106,7 +144,10 @@ fn other_tenants_see_nothing() {
     store.ingest(1, id, vec![report(1, t, 1.0)]).unwrap();
     assert!(store.host(2, id).unwrap().is_none());
     assert!(store.hosts(2).unwrap().is_empty());
-    assert!(matches!(store.ingest(2, id, vec![report(2, t, 1.0)]), Err(StoreError::NotFound)));
+    assert!(matches!(
+        store.ingest(2, id, vec![report(2, t, 1.0)]),
+        Err(StoreError::NotFound)
+    ));
     let q = SeriesQuery {
         names: vec![],
         from_ms: t - HOUR,
@@ -134,7 +175,14 @@ fn sealing_moves_head_to_chunks_and_rollups_answer_long_ranges() {
     for batch in reports.chunks(300) {
         store.ingest(tenant, id, batch.to_vec()).unwrap();
     }
-    let before = query(&store, id, &["cpu.usage_percent"], start, start + 3 * HOUR, Some(300));
+    let before = query(
+        &store,
+        id,
+        &["cpu.usage_percent"],
+        start,
+        start + 3 * HOUR,
+        Some(300),
+    );
 
     let m = store.maintain(now_ms).unwrap();
     assert_eq!(m.reports_sealed, 1080);
@@ -143,20 +191,50 @@ fn sealing_moves_head_to_chunks_and_rollups_answer_long_ranges() {
     assert_eq!(stats.head_reports, 0);
     assert_eq!(stats.raw_chunk_samples, 1080 * 3);
     let bytes_per_sample = stats.raw_chunk_bytes as f64 / stats.raw_chunk_samples as f64;
-    assert!(bytes_per_sample < 1.0, "{bytes_per_sample} bytes per sample");
+    assert!(
+        bytes_per_sample < 1.0,
+        "{bytes_per_sample} bytes per sample"
+    );
 
     // Same answer from chunks as from the head.
-    let raw = query(&store, id, &["cpu.usage_percent"], start, start + 3 * HOUR, Some(60));
+    let raw = query(
+        &store,
+        id,
+        &["cpu.usage_percent"],
+        start,
+        start + 3 * HOUR,
+        Some(60),
+    );
     assert_eq!(raw.tier, Tier::Raw);
-    let after = query(&store, id, &["cpu.usage_percent"], start, start + 3 * HOUR, Some(300));
+    let after = query(
+        &store,
+        id,
+        &["cpu.usage_percent"],
+        start,
+        start + 3 * HOUR,
+        Some(300),
+    );
     assert_eq!(after.tier, Tier::FiveMin);
     assert_eq!(before.timestamps, after.timestamps);
     assert_eq!(before.series[0].values, after.series[0].values);
     // Every 5-minute bucket holds 30 reports of 0..9 → average 4.5.
-    assert!(after.series[0].values.iter().flatten().all(|v| (*v - 4.5).abs() < 1e-9));
+    assert!(
+        after.series[0]
+            .values
+            .iter()
+            .flatten()
+            .all(|v| (*v - 4.5).abs() < 1e-9)
+    );
 
     // A 30-day query comes from the hourly rollup.
-    let month = query(&store, id, &["fs.used_bytes"], now_ms - 30 * 24 * HOUR, now_ms, None);
+    let month = query(
+        &store,
+        id,
+        &["fs.used_bytes"],
+        now_ms - 30 * 24 * HOUR,
+        now_ms,
+        None,
+    );
     assert_eq!(month.tier, Tier::OneHour);
     assert_eq!(month.step_s, 3600);
     assert_eq!(month.series.len(), 2, "one series per mount");
@@ -171,14 +249,32 @@ fn late_reports_merge_into_a_sealed_hour() {
     let tenant = store.default_tenant();
     let now_ms = now();
     let hour = (now_ms - 3 * HOUR).div_euclid(HOUR) * HOUR;
-    store.ingest(tenant, id, vec![report(1, hour + 1000, 10.0)]).unwrap();
+    store
+        .ingest(tenant, id, vec![report(1, hour + 1000, 10.0)])
+        .unwrap();
     store.maintain(now_ms).unwrap();
-    store.ingest(tenant, id, vec![report(2, hour + 2000, 30.0)]).unwrap();
+    store
+        .ingest(tenant, id, vec![report(2, hour + 2000, 30.0)])
+        .unwrap();
     store.maintain(now_ms).unwrap();
-    let r = query(&store, id, &["cpu.usage_percent"], hour, hour + HOUR - 1, Some(3600));
+    let r = query(
+        &store,
+        id,
+        &["cpu.usage_percent"],
+        hour,
+        hour + HOUR - 1,
+        Some(3600),
+    );
     assert_eq!(r.tier, Tier::OneHour);
     assert_eq!(r.series[0].values, vec![Some(20.0)]);
-    let raw = query(&store, id, &["cpu.usage_percent"], hour, hour + 10_000, None);
+    let raw = query(
+        &store,
+        id,
+        &["cpu.usage_percent"],
+        hour,
+        hour + 10_000,
+        None,
+    );
     assert_eq!(raw.series[0].values, vec![Some(10.0), Some(30.0)]);
 }
 
@@ -202,11 +298,16 @@ fn retention_drops_expired_chunks() {
     let id = host(&store);
     let now_ms = now();
     let hour = (now_ms - HOUR - HOUR / 2).div_euclid(HOUR) * HOUR;
-    store.ingest(1, id, vec![report(1, hour + 1000, 1.0)]).unwrap();
+    store
+        .ingest(1, id, vec![report(1, hour + 1000, 1.0)])
+        .unwrap();
     store.maintain(now_ms).unwrap();
     assert_eq!(store.stats().unwrap().raw_chunks, 1);
     let m = store.maintain(now_ms + 5 * HOUR).unwrap();
     assert_eq!(m.chunks_dropped, 1);
     assert_eq!(store.stats().unwrap().raw_chunks, 0);
-    assert!(store.stats().unwrap().rollup_chunks >= 2, "rollups outlive raw");
+    assert!(
+        store.stats().unwrap().rollup_chunks >= 2,
+        "rollups outlive raw"
+    );
 }

@@ -8,8 +8,9 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use lxmon_proto::{
-    AgentConfig, BatchAck, Heartbeat, HeartbeatAck, MAX_BATCH_BYTES, MAX_BATCH_RECORDS, MAX_REPORT_BYTES, MAX_TEXT_LEN,
-    MetricsAck, RegisterRequest, RegisterResponse, Report, TopProcesses, validate_labels, validate_report,
+    AgentConfig, BatchAck, Heartbeat, HeartbeatAck, MAX_BATCH_BYTES, MAX_BATCH_RECORDS,
+    MAX_REPORT_BYTES, MAX_TEXT_LEN, MetricsAck, RegisterRequest, RegisterResponse, Report,
+    TopProcesses, validate_labels, validate_report,
 };
 use lxmon_store::{HostId, HostRegistration, IngestOutcome, NewReport, TenantId};
 use std::sync::atomic::Ordering::Relaxed;
@@ -33,13 +34,27 @@ fn agent_config() -> AgentConfig {
 fn check_registration(req: &RegisterRequest) -> ApiResult<()> {
     let host_ok = !req.hostname.is_empty()
         && req.hostname.len() <= lxmon_proto::MAX_HOSTNAME_LEN
-        && !req.hostname.chars().any(|c| c.is_whitespace() || c.is_control());
+        && !req
+            .hostname
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control());
     if !host_ok {
-        return Err(ApiError::unprocessable("invalid_registration", "hostname is empty, too long or has whitespace"));
+        return Err(ApiError::unprocessable(
+            "invalid_registration",
+            "hostname is empty, too long or has whitespace",
+        ));
     }
-    for (field, text) in [("os", &req.os), ("arch", &req.arch), ("version", &req.version), ("kernel", &req.kernel)] {
+    for (field, text) in [
+        ("os", &req.os),
+        ("arch", &req.arch),
+        ("version", &req.version),
+        ("kernel", &req.kernel),
+    ] {
         if text.len() > MAX_TEXT_LEN {
-            return Err(ApiError::unprocessable("invalid_registration", format!("{field} is longer than {MAX_TEXT_LEN} bytes")));
+            return Err(ApiError::unprocessable(
+                "invalid_registration",
+                format!("{field} is longer than {MAX_TEXT_LEN} bytes"),
+            ));
         }
     }
     validate_labels("host labels", &req.labels)?;
@@ -51,7 +66,12 @@ fn check_registration(req: &RegisterRequest) -> ApiResult<()> {
     request_body = RegisterRequest,
     responses((status = 200, body = RegisterResponse), (status = 401, body = lxmon_proto::ErrorBody), (status = 422, body = lxmon_proto::ErrorBody)),
     security(("agent_key" = [])))]
-pub async fn register(State(state): State<AppState>, agent: AgentAuth, headers: HeaderMap, body: Body) -> ApiResult<Json<RegisterResponse>> {
+pub async fn register(
+    State(state): State<AppState>,
+    agent: AgentAuth,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Json<RegisterResponse>> {
     let req: RegisterRequest = parse_json(&read_body(&headers, body, SMALL_BODY).await?)?;
     check_registration(&req)?;
     let reg = HostRegistration {
@@ -64,7 +84,9 @@ pub async fn register(State(state): State<AppState>, agent: AgentAuth, headers: 
         labels: req.labels,
     };
     let (tenant, key_id) = (agent.tenant, agent.key.key_id.clone());
-    let host = state.blocking(move |s| s.register_host(tenant, &key_id, &reg)).await?;
+    let host = state
+        .blocking(move |s| s.register_host(tenant, &key_id, &reg))
+        .await?;
     tracing::info!(host_id = host.id, hostname = %host.hostname, "agent registered");
     Ok(Json(RegisterResponse {
         server_id: host.id,
@@ -86,7 +108,10 @@ async fn host_for(state: &AppState, agent: &AgentAuth, report: &Report) -> ApiRe
         ..Default::default()
     };
     let (tenant, key_id) = (agent.tenant, agent.key.key_id.clone());
-    Ok(state.blocking(move |s| s.register_host(tenant, &key_id, &reg)).await?.id)
+    Ok(state
+        .blocking(move |s| s.register_host(tenant, &key_id, &reg))
+        .await?
+        .id)
 }
 
 /// A validated agent report as the store takes it.
@@ -111,21 +136,31 @@ pub async fn store_reports(
 ) -> ApiResult<IngestOutcome> {
     let samples: usize = reports.iter().map(|r| r.samples.len()).sum();
     let newest = reports.iter().map(|r| r.ts).max();
-    let outcome = state.blocking(move |s| s.ingest(tenant, host, reports)).await.inspect_err(|e| {
-        state.telemetry.rejected(e.code);
-    })?;
+    let outcome = state
+        .blocking(move |s| s.ingest(tenant, host, reports))
+        .await
+        .inspect_err(|e| {
+            state.telemetry.rejected(e.code);
+        })?;
     if let Some(p) = processes {
-        state.processes.write().unwrap_or_else(|p| p.into_inner()).insert(host, p);
+        state
+            .processes
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(host, p);
     }
     let t = &state.telemetry;
     t.reports_ingested.fetch_add(outcome.stored as u64, Relaxed);
-    t.reports_duplicate.fetch_add(outcome.duplicates as u64, Relaxed);
+    t.reports_duplicate
+        .fetch_add(outcome.duplicates as u64, Relaxed);
     if outcome.duplicates == 0 {
         t.samples_ingested.fetch_add(samples as u64, Relaxed);
     }
     t.observe_ingest(started.elapsed());
     if let (Some(ts), true) = (newest, outcome.stored > 0) {
-        state.events.publish(tenant, LiveEvent::Report { host_id: host, ts });
+        state
+            .events
+            .publish(tenant, LiveEvent::Report { host_id: host, ts });
     }
     Ok(outcome)
 }
@@ -143,15 +178,30 @@ fn rejecting(state: &AppState) -> impl Fn(ApiError) -> ApiError + '_ {
     responses((status = 200, body = MetricsAck), (status = 400, body = lxmon_proto::ErrorBody), (status = 401, body = lxmon_proto::ErrorBody),
         (status = 413, body = lxmon_proto::ErrorBody), (status = 422, body = lxmon_proto::ErrorBody)),
     security(("agent_key" = [])))]
-pub async fn metrics(State(state): State<AppState>, agent: AgentAuth, headers: HeaderMap, body: Body) -> ApiResult<Json<MetricsAck>> {
+pub async fn metrics(
+    State(state): State<AppState>,
+    agent: AgentAuth,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Json<MetricsAck>> {
     let started = Instant::now();
-    let bytes = read_body(&headers, body, MAX_REPORT_BYTES).await.map_err(rejecting(&state))?;
+    let bytes = read_body(&headers, body, MAX_REPORT_BYTES)
+        .await
+        .map_err(rejecting(&state))?;
     let report: Report = parse_json(&bytes).map_err(rejecting(&state))?;
     validate_report(&report, crate::now_ms()).map_err(|e| rejecting(&state)(e.into()))?;
     let host = host_for(&state, &agent, &report).await?;
     let interval = report.interval_s;
     let processes = report.processes.clone();
-    let outcome = store_reports(&state, agent.tenant, host, vec![to_new(report)], processes, started).await?;
+    let outcome = store_reports(
+        &state,
+        agent.tenant,
+        host,
+        vec![to_new(report)],
+        processes,
+        started,
+    )
+    .await?;
     Ok(Json(MetricsAck {
         received: true,
         duplicate: outcome.duplicates > 0,
@@ -166,10 +216,17 @@ pub async fn metrics(State(state): State<AppState>, agent: AgentAuth, headers: H
     responses((status = 200, body = BatchAck), (status = 400, body = lxmon_proto::ErrorBody), (status = 413, body = lxmon_proto::ErrorBody),
         (status = 422, body = lxmon_proto::ErrorBody)),
     security(("agent_key" = [])))]
-pub async fn batch(State(state): State<AppState>, agent: AgentAuth, headers: HeaderMap, body: Body) -> ApiResult<Json<BatchAck>> {
+pub async fn batch(
+    State(state): State<AppState>,
+    agent: AgentAuth,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Json<BatchAck>> {
     let started = Instant::now();
     let reject = rejecting(&state);
-    let bytes = read_body(&headers, body, MAX_BATCH_BYTES).await.map_err(&reject)?;
+    let bytes = read_body(&headers, body, MAX_BATCH_BYTES)
+        .await
+        .map_err(&reject)?;
     let now = crate::now_ms();
     let mut reports: Vec<Report> = Vec::new();
     for (i, line) in bytes.split(|b| *b == b'\n').enumerate() {
@@ -178,7 +235,9 @@ pub async fn batch(State(state): State<AppState>, agent: AgentAuth, headers: Hea
             continue;
         }
         if reports.len() == MAX_BATCH_RECORDS {
-            return Err(reject(ApiError::too_large(format!("batch has more than {MAX_BATCH_RECORDS} records"))));
+            return Err(reject(ApiError::too_large(format!(
+                "batch has more than {MAX_BATCH_RECORDS} records"
+            ))));
         }
         let report: Report = parse_json(line).map_err(|e| reject(e.at_line(line_no)))?;
         validate_report(&report, now).map_err(|e| reject(ApiError::from(e).at_line(line_no)))?;
@@ -186,7 +245,8 @@ pub async fn batch(State(state): State<AppState>, agent: AgentAuth, headers: Hea
             && report.seq <= prev.seq
         {
             return Err(reject(
-                ApiError::unprocessable("out_of_order", "records must be in ascending seq order").at_line(line_no),
+                ApiError::unprocessable("out_of_order", "records must be in ascending seq order")
+                    .at_line(line_no),
             ));
         }
         reports.push(report);
@@ -214,13 +274,22 @@ pub async fn batch(State(state): State<AppState>, agent: AgentAuth, headers: Hea
 #[utoipa::path(post, path = "/api/agent/heartbeat", tag = "agent", request_body = Heartbeat,
     responses((status = 200, body = HeartbeatAck), (status = 401, body = lxmon_proto::ErrorBody)),
     security(("agent_key" = [])))]
-pub async fn heartbeat(State(state): State<AppState>, agent: AgentAuth, headers: HeaderMap, body: Body) -> ApiResult<Json<HeartbeatAck>> {
+pub async fn heartbeat(
+    State(state): State<AppState>,
+    agent: AgentAuth,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Json<HeartbeatAck>> {
     let _beat: Heartbeat = parse_json(&read_body(&headers, body, SMALL_BODY).await?)?;
     if let Some(host) = agent.key.host_id {
         let tenant = agent.tenant;
-        state.blocking(move |s| s.touch_host(tenant, host, crate::now_ms())).await?;
+        state
+            .blocking(move |s| s.touch_host(tenant, host, crate::now_ms()))
+            .await?;
     }
-    Ok(Json(HeartbeatAck { status: "ok".into() }))
+    Ok(Json(HeartbeatAck {
+        status: "ok".into(),
+    }))
 }
 
 /// Settings for this agent.

@@ -13,7 +13,10 @@ mod embedded {
 }
 
 fn find(path: &str) -> Option<&'static [u8]> {
-    embedded::ASSETS.iter().find(|(name, _)| *name == path).map(|(_, bytes)| *bytes)
+    embedded::ASSETS
+        .iter()
+        .find(|(name, _)| *name == path)
+        .map(|(_, bytes)| *bytes)
 }
 
 pub fn dashboard_built() -> bool {
@@ -43,7 +46,10 @@ fn file(path: &str, bytes: &'static [u8]) -> Response {
     };
     let mut response = (StatusCode::OK, bytes).into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type(path)));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(content_type(path)),
+    );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     response
 }

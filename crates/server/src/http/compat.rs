@@ -111,14 +111,24 @@ const DISK_FIELDS: [(&str, &str); 4] = [
     ("write_count", "disk.writes_total"),
 ];
 
-fn counters(value: &Option<serde_json::Value>, label: &str, fields: &[(&str, &str)], out: &mut Vec<Sample>) {
-    let Some(serde_json::Value::Object(map)) = value else { return };
-    // Flat: {"bytes_sent": 1, ...}; per device: {"eth0": {"bytes_sent": 1}}.
-    let per_device: BTreeMap<&str, &serde_json::Map<String, serde_json::Value>> = if map.values().any(|v| v.is_object()) {
-        map.iter().filter_map(|(k, v)| v.as_object().map(|o| (k.as_str(), o))).collect()
-    } else {
-        BTreeMap::from([("all", map)])
+fn counters(
+    value: &Option<serde_json::Value>,
+    label: &str,
+    fields: &[(&str, &str)],
+    out: &mut Vec<Sample>,
+) {
+    let Some(serde_json::Value::Object(map)) = value else {
+        return;
     };
+    // Flat: {"bytes_sent": 1, ...}; per device: {"eth0": {"bytes_sent": 1}}.
+    let per_device: BTreeMap<&str, &serde_json::Map<String, serde_json::Value>> =
+        if map.values().any(|v| v.is_object()) {
+            map.iter()
+                .filter_map(|(k, v)| v.as_object().map(|o| (k.as_str(), o)))
+                .collect()
+        } else {
+            BTreeMap::from([("all", map)])
+        };
     for (device, counters) in per_device {
         for (field, name) in fields {
             if let Some(v) = counters.get(*field).and_then(|v| v.as_f64()) {
@@ -178,18 +188,30 @@ impl FromRequestParts<AppState> for CompatCaller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        if parts.headers.contains_key(axum::http::header::AUTHORIZATION) {
+        if parts
+            .headers
+            .contains_key(axum::http::header::AUTHORIZATION)
+        {
             let agent = AgentAuth::from_request_parts(parts, state).await?;
-            return Ok(CompatCaller { tenant: agent.tenant });
+            return Ok(CompatCaller {
+                tenant: agent.tenant,
+            });
         }
-        let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
         match ip {
-            Some(ip) if state.config.compat_allow.iter().any(|c| c.contains(ip)) => Ok(CompatCaller {
-                tenant: state.store.default_tenant(),
-            }),
+            Some(ip) if state.config.compat_allow.iter().any(|c| c.contains(ip)) => {
+                Ok(CompatCaller {
+                    tenant: state.store.default_tenant(),
+                })
+            }
             _ => {
                 state.telemetry.rejected("unauthorized");
-                Err(ApiError::unauthorized("an agent key is required (or allow this address in compat.allow_unauthenticated_from)"))
+                Err(ApiError::unauthorized(
+                    "an agent key is required (or allow this address in compat.allow_unauthenticated_from)",
+                ))
             }
         }
     }
@@ -200,7 +222,12 @@ impl FromRequestParts<AppState> for CompatCaller {
     responses((status = 200, body = FlaskAck), (status = 400, body = lxmon_proto::ErrorBody), (status = 401, body = lxmon_proto::ErrorBody),
         (status = 422, body = lxmon_proto::ErrorBody)),
     security(("agent_key" = []), ()))]
-pub async fn push(State(state): State<AppState>, caller: CompatCaller, headers: HeaderMap, body: Body) -> ApiResult<Json<FlaskAck>> {
+pub async fn push(
+    State(state): State<AppState>,
+    caller: CompatCaller,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Json<FlaskAck>> {
     let started = Instant::now();
     let flask: FlaskReport = parse_json(&read_body(&headers, body, MAX_REPORT_BYTES).await?)?;
     let now = crate::now_ms();
@@ -220,7 +247,9 @@ pub async fn push(State(state): State<AppState>, caller: CompatCaller, headers: 
     };
     validate_report(&report, now)?;
     let (tenant, hostname) = (caller.tenant, flask.hostname.clone());
-    let host = state.blocking(move |s| s.host_by_hostname(tenant, &hostname)).await?;
+    let host = state
+        .blocking(move |s| s.host_by_hostname(tenant, &hostname))
+        .await?;
     let new = NewReport {
         seq: None,
         ts: report.ts,
@@ -256,8 +285,17 @@ mod tests {
         assert_eq!(find("load.15m"), Some(1.0));
         assert_eq!(find("fs.used_bytes"), Some(40.0));
         assert_eq!(find("net.rx_bytes_total"), Some(20.0));
-        let disk = samples.iter().find(|s| s.name == "disk.write_bytes_total").unwrap();
+        let disk = samples
+            .iter()
+            .find(|s| s.name == "disk.write_bytes_total")
+            .unwrap();
         assert_eq!(disk.labels["device"], "sda");
-        assert_eq!(samples.iter().filter(|s| s.name == "cpu.core.usage_percent").count(), 2);
+        assert_eq!(
+            samples
+                .iter()
+                .filter(|s| s.name == "cpu.core.usage_percent")
+                .count(),
+            2
+        );
     }
 }

@@ -38,7 +38,11 @@ impl ApiError {
     }
 
     pub fn not_found(what: &str) -> ApiError {
-        ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} not found"),
+        )
     }
 
     pub fn too_large(message: impl Into<String>) -> ApiError {
@@ -52,7 +56,11 @@ impl ApiError {
     /// An unexpected failure: logged in full, reported without internals.
     pub fn internal(context: &str, error: impl std::fmt::Display) -> ApiError {
         tracing::error!(%error, "{context}");
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("{context} failed"))
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("{context} failed"),
+        )
     }
 
     /// Names the NDJSON line (1-based) the error is about.
@@ -89,10 +97,18 @@ impl From<StoreError> for ApiError {
             StoreError::Rejected(m) => ApiError::unprocessable("rejected", m),
             StoreError::InvalidQuery(m) => ApiError::unprocessable("invalid_query", m),
             StoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
-            StoreError::Closed => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "server is shutting down"),
+            StoreError::Closed => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "server is shutting down",
+            ),
             StoreError::Failed(m) => {
                 tracing::error!(error = %m, "store write failed");
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "storage_failed", "storage is failing; retry later")
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "storage_failed",
+                    "storage is failing; retry later",
+                )
             }
             other => ApiError::internal("storage", other),
         }

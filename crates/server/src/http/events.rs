@@ -112,29 +112,30 @@ pub async fn stream(
     let tenant = claims.tenant;
     let rx = state.events.subscribe();
     let closing = state.events.closing.subscribe();
-    let events = futures_util::stream::unfold((rx, closing), move |(mut rx, mut closing)| async move {
-        loop {
-            if *closing.borrow() {
-                return None;
-            }
-            let received = tokio::select! {
-                r = rx.recv() => r,
-                _ = closing.changed() => return None,
-            };
-            match received {
-                Ok((t, event)) if t == tenant => {
-                    let sse = Event::default()
-                        .event(event.name())
-                        .json_data(&event)
-                        .expect("events serialize");
-                    return Some((Ok(sse), (rx, closing)));
+    let events =
+        futures_util::stream::unfold((rx, closing), move |(mut rx, mut closing)| async move {
+            loop {
+                if *closing.borrow() {
+                    return None;
                 }
-                Ok(_) => continue,
-                // A slow client missed events; it refetches on the next one.
-                Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(broadcast::error::RecvError::Closed) => return None,
+                let received = tokio::select! {
+                    r = rx.recv() => r,
+                    _ = closing.changed() => return None,
+                };
+                match received {
+                    Ok((t, event)) if t == tenant => {
+                        let sse = Event::default()
+                            .event(event.name())
+                            .json_data(&event)
+                            .expect("events serialize");
+                        return Some((Ok(sse), (rx, closing)));
+                    }
+                    Ok(_) => continue,
+                    // A slow client missed events; it refetches on the next one.
+                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                }
             }
-        }
-    });
+        });
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }

@@ -48,7 +48,12 @@ impl FromRequestParts<AppState> for AgentAuth {
         let parsed = presented.and_then(parse_agent_key);
         let key = match parsed {
             Some((key_id, secret)) => match state.store.agent_key(key_id)? {
-                Some(key) if key.revoked_at.is_none() && agent_secret_matches(secret, &key.secret_sha256) => Some(key),
+                Some(key)
+                    if key.revoked_at.is_none()
+                        && agent_secret_matches(secret, &key.secret_sha256) =>
+                {
+                    Some(key)
+                }
                 _ => None,
             },
             None => None,
@@ -68,7 +73,9 @@ impl FromRequestParts<AppState> for AgentAuth {
                     path = %parts.uri.path(),
                     "agent authentication failed"
                 );
-                Err(ApiError::unauthorized("missing, unknown or revoked agent key"))
+                Err(ApiError::unauthorized(
+                    "missing, unknown or revoked agent key",
+                ))
             }
         }
     }
@@ -81,7 +88,8 @@ impl FromRequestParts<AppState> for Session {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = bearer(parts).ok_or_else(|| ApiError::unauthorized("log in first: missing bearer token"))?;
+        let token = bearer(parts)
+            .ok_or_else(|| ApiError::unauthorized("log in first: missing bearer token"))?;
         match state.sessions.verify(token, crate::now_ms() / 1000) {
             Ok(claims) => Ok(Session(claims)),
             Err(TokenError::Expired) => Err(ApiError::new(
@@ -89,7 +97,9 @@ impl FromRequestParts<AppState> for Session {
                 "session_expired",
                 "session expired; log in again",
             )),
-            Err(e) => Err(ApiError::unauthorized(format!("invalid session token: {e}"))),
+            Err(e) => Err(ApiError::unauthorized(format!(
+                "invalid session token: {e}"
+            ))),
         }
     }
 }
@@ -98,17 +108,20 @@ impl FromRequestParts<AppState> for Session {
 /// refusing a decoded size above `limit` too. Errors are 413 or 400/415.
 pub async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Vec<u8>, ApiError> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let encoding = Encoding::from_headers(header("content-encoding"), header(DICT_HEADER)).ok_or_else(|| {
-        ApiError::new(
-            axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_encoding",
-            "Content-Encoding must be identity, gzip or zstd",
-        )
-    })?;
+    let encoding = Encoding::from_headers(header("content-encoding"), header(DICT_HEADER))
+        .ok_or_else(|| {
+            ApiError::new(
+                axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_encoding",
+                "Content-Encoding must be identity, gzip or zstd",
+            )
+        })?;
     if let Some(len) = header("content-length").and_then(|v| v.parse::<usize>().ok())
         && len > limit
     {
-        return Err(ApiError::too_large(format!("body of {len} bytes exceeds the limit of {limit}")));
+        return Err(ApiError::too_large(format!(
+            "body of {len} bytes exceeds the limit of {limit}"
+        )));
     }
     let raw = Limited::new(body, limit).collect().await.map_err(|e| {
         if e.downcast_ref::<LengthLimitError>().is_some() {
@@ -118,12 +131,15 @@ pub async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<
         }
     })?;
     compress::decode(&raw.to_bytes(), encoding, limit).map_err(|e| match e {
-        DecodeError::TooLarge { limit } => ApiError::too_large(format!("decoded body exceeds the limit of {limit} bytes")),
+        DecodeError::TooLarge { limit } => {
+            ApiError::too_large(format!("decoded body exceeds the limit of {limit} bytes"))
+        }
         DecodeError::Corrupt(..) => ApiError::bad_request("bad_encoding", e.to_string()),
     })
 }
 
 /// Parses a JSON body read by [`read_body`].
 pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(bytes).map_err(|e| ApiError::bad_request("bad_json", format!("malformed JSON: {e}")))
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::bad_request("bad_json", format!("malformed JSON: {e}")))
 }

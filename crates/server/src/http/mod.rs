@@ -45,11 +45,21 @@ impl Modify for SecuritySchemes {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "agent_key",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("Agent key: lxk_<id>.<secret>")).build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("Agent key: lxk_<id>.<secret>"))
+                    .build(),
+            ),
         );
         components.add_security_scheme(
             "session",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
         );
     }
 }
@@ -78,11 +88,14 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 pub fn router(state: AppState) -> Router {
     let (api, doc) = api();
     let doc = Arc::new(doc);
-    api.route("/api/openapi.json", get(move || async move { axum::Json(doc.as_ref().clone()) }))
-        .route("/metrics", get(system::prometheus))
-        .fallback(system::fallback)
-        // Bodies are bounded per route by `extract::read_body`, which answers
-        // with the JSON error shape instead of axum's plain-text 413.
-        .layer(DefaultBodyLimit::disable())
-        .with_state(state)
+    api.route(
+        "/api/openapi.json",
+        get(move || async move { axum::Json(doc.as_ref().clone()) }),
+    )
+    .route("/metrics", get(system::prometheus))
+    .fallback(system::fallback)
+    // Bodies are bounded per route by `extract::read_body`, which answers
+    // with the JSON error shape instead of axum's plain-text 413.
+    .layer(DefaultBodyLimit::disable())
+    .with_state(state)
 }

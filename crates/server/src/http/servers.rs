@@ -70,14 +70,21 @@ impl ServerView {
 }
 
 fn view(state: &AppState, host: Host) -> ServerView {
-    ServerView::new(host, crate::now_ms(), state.config.offline_after.as_millis() as i64)
+    ServerView::new(
+        host,
+        crate::now_ms(),
+        state.config.offline_after.as_millis() as i64,
+    )
 }
 
 /// Every host of the caller's tenant.
 #[utoipa::path(get, path = "/api/servers", tag = "servers",
     responses((status = 200, body = Vec<ServerView>), (status = 401, body = lxmon_proto::ErrorBody)),
     security(("session" = [])))]
-pub async fn list(State(state): State<AppState>, Session(claims): Session) -> ApiResult<Json<Vec<ServerView>>> {
+pub async fn list(
+    State(state): State<AppState>,
+    Session(claims): Session,
+) -> ApiResult<Json<Vec<ServerView>>> {
     let hosts = state.blocking(move |s| s.hosts(claims.tenant)).await?;
     Ok(Json(hosts.into_iter().map(|h| view(&state, h)).collect()))
 }
@@ -98,7 +105,11 @@ async fn host_or_404(state: &AppState, tenant: i64, id: HostId) -> ApiResult<Hos
 #[utoipa::path(get, path = "/api/servers/{id}", tag = "servers", params(("id" = i64, Path)),
     responses((status = 200, body = ServerView), (status = 404, body = lxmon_proto::ErrorBody)),
     security(("session" = [])))]
-pub async fn get(State(state): State<AppState>, Session(claims): Session, path: Result<Path<HostId>, PathRejection>) -> ApiResult<Json<ServerView>> {
+pub async fn get(
+    State(state): State<AppState>,
+    Session(claims): Session,
+    path: Result<Path<HostId>, PathRejection>,
+) -> ApiResult<Json<ServerView>> {
     let id = host_id(path)?;
     let host = host_or_404(&state, claims.tenant, id).await?;
     Ok(Json(view(&state, host)))
@@ -137,7 +148,9 @@ pub async fn metrics(
     let from = p.from.unwrap_or(to - 3_600_000);
     let aggregation = match p.agg.as_deref() {
         None => Aggregation::Avg,
-        Some(a) => Aggregation::parse(a).ok_or_else(|| ApiError::unprocessable("invalid_query", "agg must be avg, min, max or last"))?,
+        Some(a) => Aggregation::parse(a).ok_or_else(|| {
+            ApiError::unprocessable("invalid_query", "agg must be avg, min, max or last")
+        })?,
     };
     let names: Vec<String> = p
         .names
@@ -149,7 +162,10 @@ pub async fn metrics(
         .map(String::from)
         .collect();
     if names.len() > 100 {
-        return Err(ApiError::unprocessable("invalid_query", "at most 100 metric names per query"));
+        return Err(ApiError::unprocessable(
+            "invalid_query",
+            "at most 100 metric names per query",
+        ));
     }
     let query = SeriesQuery {
         names,
@@ -160,9 +176,16 @@ pub async fn metrics(
         now_ms: now,
     };
     let tenant = claims.tenant;
-    let result = state.blocking(move |s| s.query(tenant, id, &query)).await.map_err(|e| {
-        if e.status == axum::http::StatusCode::NOT_FOUND { ApiError::not_found("server") } else { e }
-    })?;
+    let result = state
+        .blocking(move |s| s.query(tenant, id, &query))
+        .await
+        .map_err(|e| {
+            if e.status == axum::http::StatusCode::NOT_FOUND {
+                ApiError::not_found("server")
+            } else {
+                e
+            }
+        })?;
     Ok(Json(result))
 }
 
@@ -178,13 +201,29 @@ pub struct LatestView {
 #[utoipa::path(get, path = "/api/servers/{id}/latest", tag = "servers", params(("id" = i64, Path)),
     responses((status = 200, body = LatestView), (status = 404, body = lxmon_proto::ErrorBody)),
     security(("session" = [])))]
-pub async fn latest(State(state): State<AppState>, Session(claims): Session, path: Result<Path<HostId>, PathRejection>) -> ApiResult<Json<LatestView>> {
+pub async fn latest(
+    State(state): State<AppState>,
+    Session(claims): Session,
+    path: Result<Path<HostId>, PathRejection>,
+) -> ApiResult<Json<LatestView>> {
     let id = host_id(path)?;
     let tenant = claims.tenant;
-    let latest = state.blocking(move |s| s.latest(tenant, id)).await.map_err(|e| {
-        if e.status == axum::http::StatusCode::NOT_FOUND { ApiError::not_found("server") } else { e }
-    })?;
-    let processes = state.processes.read().unwrap_or_else(|p| p.into_inner()).get(&id).cloned();
+    let latest = state
+        .blocking(move |s| s.latest(tenant, id))
+        .await
+        .map_err(|e| {
+            if e.status == axum::http::StatusCode::NOT_FOUND {
+                ApiError::not_found("server")
+            } else {
+                e
+            }
+        })?;
+    let processes = state
+        .processes
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(&id)
+        .cloned();
     Ok(Json(match latest {
         Some(l) => LatestView {
             ts: Some(l.ts),
@@ -224,8 +263,17 @@ mod tests {
 
     #[test]
     fn status_follows_silence() {
-        assert_eq!(ServerView::new(host(Some(1000)), 1000 + 300_000, 300_000).status, HostStatus::Online);
-        assert_eq!(ServerView::new(host(Some(1000)), 1001 + 300_000, 300_000).status, HostStatus::Offline);
-        assert_eq!(ServerView::new(host(None), 0, 300_000).status, HostStatus::Offline);
+        assert_eq!(
+            ServerView::new(host(Some(1000)), 1000 + 300_000, 300_000).status,
+            HostStatus::Online
+        );
+        assert_eq!(
+            ServerView::new(host(Some(1000)), 1001 + 300_000, 300_000).status,
+            HostStatus::Offline
+        );
+        assert_eq!(
+            ServerView::new(host(None), 0, 300_000).status,
+            HostStatus::Offline
+        );
     }
 }

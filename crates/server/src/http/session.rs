@@ -32,7 +32,10 @@ pub struct LoginResponse {
 /// Exchange credentials for a session token (HS256 JWT, 60 min by default).
 #[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 401, body = lxmon_proto::ErrorBody)))]
-pub async fn login(State(state): State<AppState>, body: Result<Json<LoginRequest>, JsonRejection>) -> ApiResult<Json<LoginResponse>> {
+pub async fn login(
+    State(state): State<AppState>,
+    body: Result<Json<LoginRequest>, JsonRejection>,
+) -> ApiResult<Json<LoginResponse>> {
     let Json(req) = body?;
     if req.username.len() > 128 || req.password.len() > 1024 {
         return Err(ApiError::unauthorized("wrong username or password"));

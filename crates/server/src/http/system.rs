@@ -40,22 +40,47 @@ pub async fn health(State(state): State<AppState>) -> Response {
 
 /// Prometheus text exposition of the server's own figures.
 pub async fn prometheus(State(state): State<AppState>) -> Response {
-    let figures = state
-        .blocking(|s| Ok((s.size_bytes()?, s.stats()?)))
-        .await;
+    let figures = state.blocking(|s| Ok((s.size_bytes()?, s.stats()?))).await;
     let gauges: Vec<(&str, &str, f64)> = match &figures {
         Ok((size, stats)) => vec![
-            ("lxmon_store_size_bytes", "Bytes on disk used by the store.", *size as f64),
-            ("lxmon_hosts", "Hosts known to the store.", stats.hosts as f64),
-            ("lxmon_series", "Series known to the store.", stats.series as f64),
-            ("lxmon_head_reports", "Reports not yet sealed into chunks.", stats.head_reports as f64),
-            ("lxmon_chunk_bytes", "Bytes in sealed raw chunks.", stats.raw_chunk_bytes as f64),
-            ("lxmon_chunk_samples", "Samples in sealed raw chunks.", stats.raw_chunk_samples as f64),
+            (
+                "lxmon_store_size_bytes",
+                "Bytes on disk used by the store.",
+                *size as f64,
+            ),
+            (
+                "lxmon_hosts",
+                "Hosts known to the store.",
+                stats.hosts as f64,
+            ),
+            (
+                "lxmon_series",
+                "Series known to the store.",
+                stats.series as f64,
+            ),
+            (
+                "lxmon_head_reports",
+                "Reports not yet sealed into chunks.",
+                stats.head_reports as f64,
+            ),
+            (
+                "lxmon_chunk_bytes",
+                "Bytes in sealed raw chunks.",
+                stats.raw_chunk_bytes as f64,
+            ),
+            (
+                "lxmon_chunk_samples",
+                "Samples in sealed raw chunks.",
+                stats.raw_chunk_samples as f64,
+            ),
         ],
         Err(_) => Vec::new(),
     };
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         state.telemetry.render(&gauges),
     )
         .into_response()
@@ -65,7 +90,12 @@ pub async fn prometheus(State(state): State<AppState>) -> Response {
 /// to the dashboard.
 pub async fn fallback(uri: Uri) -> Response {
     if uri.path() == "/api" || uri.path().starts_with("/api/") {
-        return ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no API route {}", uri.path())).into_response();
+        return ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no API route {}", uri.path()),
+        )
+        .into_response();
     }
     super::assets::serve(&uri)
 }

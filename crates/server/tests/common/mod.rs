@@ -30,7 +30,11 @@ pub fn agent_bin() -> PathBuf {
 }
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 pub fn now_ms() -> i64 {
@@ -100,7 +104,10 @@ impl Server {
         let mut stdout = BufReader::new(child.stdout.take().unwrap());
         let mut line = String::new();
         stdout.read_line(&mut line).unwrap();
-        assert!(line.contains("listening on"), "unexpected server output {line:?}");
+        assert!(
+            line.contains("listening on"),
+            "unexpected server output {line:?}"
+        );
         std::thread::spawn(move || for _ in stdout.lines() {});
         self.child = Some(child);
     }
@@ -146,7 +153,11 @@ pub fn create_key(data_dir: &Path, name: &str) -> String {
         .arg(data_dir)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8(out.stdout).unwrap();
     let key = stdout.lines().last().unwrap().trim().to_owned();
     assert!(key.starts_with("lxk_"), "{stdout}");
@@ -220,7 +231,10 @@ impl Api {
 
     pub fn logged_in(base: &str) -> Api {
         let mut api = Api::new(base);
-        let r = api.post_json("/api/auth/login", &serde_json::json!({"username": "admin", "password": ADMIN_PASSWORD}));
+        let r = api.post_json(
+            "/api/auth/login",
+            &serde_json::json!({"username": "admin", "password": ADMIN_PASSWORD}),
+        );
         assert_eq!(r.status, 200, "{}", r.body);
         api.token = Some(r.body["token"].as_str().unwrap().to_owned());
         api
@@ -242,7 +256,11 @@ impl Api {
     }
 
     pub fn post_json(&self, path: &str, body: &Value) -> Reply {
-        self.post(path, &[("content-type", "application/json")], serde_json::to_vec(body).unwrap())
+        self.post(
+            path,
+            &[("content-type", "application/json")],
+            serde_json::to_vec(body).unwrap(),
+        )
     }
 
     pub fn post(&self, path: &str, headers: &[(&str, &str)], body: Vec<u8>) -> Reply {
@@ -285,7 +303,10 @@ pub fn report(seq: u64, ts: i64, cpu: f64) -> Value {
 /// Reads a value from /proc/meminfo in bytes.
 pub fn meminfo_bytes(field: &str) -> f64 {
     let text = std::fs::read_to_string("/proc/meminfo").unwrap();
-    let line = text.lines().find(|l| l.starts_with(&format!("{field}:"))).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(&format!("{field}:")))
+        .unwrap();
     let kb: f64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
     kb * 1024.0
 }

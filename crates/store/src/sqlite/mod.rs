@@ -160,8 +160,16 @@ impl SqliteStore {
 
     /// Stops the ingest writer after it has committed everything queued.
     pub fn close(&self) {
-        self.ingest_tx.lock().unwrap_or_else(|p| p.into_inner()).take();
-        if let Some(handle) = self.ingest_thread.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        self.ingest_tx
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(handle) = self
+            .ingest_thread
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
             let _ = handle.join();
         }
     }
@@ -213,7 +221,8 @@ fn key_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AgentKey> {
     })
 }
 
-const KEY_COLUMNS: &str = "id, tenant_id, key_id, name, secret_sha256, host_id, created_at, revoked_at";
+const KEY_COLUMNS: &str =
+    "id, tenant_id, key_id, name, secret_sha256, host_id, created_at, revoked_at";
 
 fn labels_json(labels: &Labels) -> String {
     serde_json::to_string(labels).expect("labels serialize")
@@ -224,7 +233,13 @@ impl Store for SqliteStore {
         self.default_tenant
     }
 
-    fn create_user(&self, tenant: TenantId, username: &str, password_hash: &str, role: Role) -> Result<UserId> {
+    fn create_user(
+        &self,
+        tenant: TenantId,
+        username: &str,
+        password_hash: &str,
+        role: Role,
+    ) -> Result<UserId> {
         let conn = self.meta();
         let inserted = conn.execute(
             "INSERT INTO users (tenant_id, username, password_hash, role, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
@@ -232,7 +247,9 @@ impl Store for SqliteStore {
             params![tenant, username, password_hash, role.as_str(), now_ms()],
         )?;
         if inserted == 0 {
-            return Err(StoreError::Conflict(format!("user {username:?} already exists")));
+            return Err(StoreError::Conflict(format!(
+                "user {username:?} already exists"
+            )));
         }
         Ok(conn.last_insert_rowid())
     }
@@ -264,7 +281,13 @@ impl Store for SqliteStore {
         Ok(conn.query_row("SELECT count(*) FROM users", [], |r| r.get::<_, i64>(0))? as u64)
     }
 
-    fn create_agent_key(&self, tenant: TenantId, name: &str, key_id: &str, secret_sha256: &[u8; 32]) -> Result<AgentKey> {
+    fn create_agent_key(
+        &self,
+        tenant: TenantId,
+        name: &str,
+        key_id: &str,
+        secret_sha256: &[u8; 32],
+    ) -> Result<AgentKey> {
         let conn = self.meta();
         conn.execute(
             "INSERT INTO agent_keys (tenant_id, key_id, name, secret_sha256, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -283,7 +306,9 @@ impl Store for SqliteStore {
         // any process (CLI, another server instance) takes effect at once.
         let conn = self.reader()?;
         Ok(conn
-            .prepare_cached(&format!("SELECT {KEY_COLUMNS} FROM agent_keys WHERE key_id = ?1"))?
+            .prepare_cached(&format!(
+                "SELECT {KEY_COLUMNS} FROM agent_keys WHERE key_id = ?1"
+            ))?
             .query_row([key_id], key_from_row)
             .optional()?)
     }
@@ -294,15 +319,26 @@ impl Store for SqliteStore {
             "UPDATE agent_keys SET revoked_at = coalesce(revoked_at, ?3) WHERE tenant_id = ?1 AND key_id = ?2",
             params![tenant, key_id, now_ms()],
         )?;
-        if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        if n == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
     }
 
-    fn register_host(&self, tenant: TenantId, key_id: &str, reg: &HostRegistration) -> Result<Host> {
+    fn register_host(
+        &self,
+        tenant: TenantId,
+        key_id: &str,
+        reg: &HostRegistration,
+    ) -> Result<Host> {
         let mut conn = self.meta();
         let tx = conn.transaction()?;
         let key: AgentKey = tx
             .query_row(
-                &format!("SELECT {KEY_COLUMNS} FROM agent_keys WHERE key_id = ?1 AND tenant_id = ?2"),
+                &format!(
+                    "SELECT {KEY_COLUMNS} FROM agent_keys WHERE key_id = ?1 AND tenant_id = ?2"
+                ),
                 params![key_id, tenant],
                 key_from_row,
             )
@@ -345,7 +381,10 @@ impl Store for SqliteStore {
                     ],
                 )?;
                 let id = tx.last_insert_rowid();
-                tx.execute("UPDATE agent_keys SET host_id = ?1 WHERE id = ?2", params![id, key.id])?;
+                tx.execute(
+                    "UPDATE agent_keys SET host_id = ?1 WHERE id = ?2",
+                    params![id, key.id],
+                )?;
                 id
             }
         };
@@ -360,8 +399,13 @@ impl Store for SqliteStore {
 
     fn host_by_hostname(&self, tenant: TenantId, hostname: &str) -> Result<Host> {
         let conn = self.meta();
-        let sql = format!("SELECT {HOST_COLUMNS} FROM hosts WHERE tenant_id = ?1 AND hostname = ?2 ORDER BY id LIMIT 1");
-        if let Some(host) = conn.query_row(&sql, params![tenant, hostname], host_from_row).optional()? {
+        let sql = format!(
+            "SELECT {HOST_COLUMNS} FROM hosts WHERE tenant_id = ?1 AND hostname = ?2 ORDER BY id LIMIT 1"
+        );
+        if let Some(host) = conn
+            .query_row(&sql, params![tenant, hostname], host_from_row)
+            .optional()?
+        {
             return Ok(host);
         }
         conn.execute(
@@ -376,14 +420,19 @@ impl Store for SqliteStore {
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT {HOST_COLUMNS} FROM hosts WHERE tenant_id = ?1 ORDER BY hostname, id"
         ))?;
-        let hosts = stmt.query_map([tenant], host_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+        let hosts = stmt
+            .query_map([tenant], host_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(hosts)
     }
 
     fn hosts_all_tenants(&self) -> Result<Vec<Host>> {
         let conn = self.reader()?;
-        let mut stmt = conn.prepare_cached(&format!("SELECT {HOST_COLUMNS} FROM hosts ORDER BY id"))?;
-        let hosts = stmt.query_map([], host_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut stmt =
+            conn.prepare_cached(&format!("SELECT {HOST_COLUMNS} FROM hosts ORDER BY id"))?;
+        let hosts = stmt
+            .query_map([], host_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(hosts)
     }
 
@@ -392,7 +441,11 @@ impl Store for SqliteStore {
             "UPDATE hosts SET last_seen = max(coalesce(last_seen, 0), ?3) WHERE id = ?1 AND tenant_id = ?2",
             params![host, tenant, now_ms],
         )?;
-        if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        if n == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
     }
 
     fn host(&self, tenant: TenantId, host: HostId) -> Result<Option<Host>> {
@@ -406,7 +459,12 @@ impl Store for SqliteStore {
             .optional()?)
     }
 
-    fn ingest(&self, tenant: TenantId, host: HostId, reports: Vec<NewReport>) -> Result<IngestOutcome> {
+    fn ingest(
+        &self,
+        tenant: TenantId,
+        host: HostId,
+        reports: Vec<NewReport>,
+    ) -> Result<IngestOutcome> {
         let (reply, wait) = sync_channel(1);
         let now = now_ms();
         let job = writer::Job {
@@ -417,8 +475,15 @@ impl Store for SqliteStore {
             oldest_allowed_ms: now - self.options.retention.raw_ms,
             reply,
         };
-        let sender = self.ingest_tx.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        sender.ok_or(StoreError::Closed)?.send(job).map_err(|_| StoreError::Closed)?;
+        let sender = self
+            .ingest_tx
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        sender
+            .ok_or(StoreError::Closed)?
+            .send(job)
+            .map_err(|_| StoreError::Closed)?;
         wait.recv().map_err(|_| StoreError::Closed)?
     }
 
@@ -441,13 +506,18 @@ impl Store for SqliteStore {
         let conn = self.meta();
         let key = format!("secret:{name}");
         if let Some(v) = conn
-            .query_row("SELECT value FROM meta WHERE key = ?1", [&key], |r| r.get(0))
+            .query_row("SELECT value FROM meta WHERE key = ?1", [&key], |r| {
+                r.get(0)
+            })
             .optional()?
         {
             return Ok(v);
         }
         let value = init();
-        conn.execute("INSERT INTO meta (key, value) VALUES (?1, ?2)", params![key, value])?;
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2)",
+            params![key, value],
+        )?;
         Ok(value)
     }
 

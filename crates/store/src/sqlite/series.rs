@@ -25,17 +25,25 @@ fn host_interval(conn: &Connection, tenant: TenantId, host: HostId) -> Result<Op
         .ok_or(StoreError::NotFound)
 }
 
-fn series_of(conn: &Connection, host: HostId, names: &[String]) -> Result<BTreeMap<SeriesId, (String, Labels)>> {
+fn series_of(
+    conn: &Connection,
+    host: HostId,
+    names: &[String],
+) -> Result<BTreeMap<SeriesId, (String, Labels)>> {
     let mut stmt = conn.prepare_cached("SELECT id, name, labels FROM series WHERE host_id = ?1")?;
     let rows = stmt.query_map([host], |r| {
-        Ok((r.get::<_, SeriesId>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+        Ok((
+            r.get::<_, SeriesId>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+        ))
     })?;
     let mut out = BTreeMap::new();
     for row in rows {
         let (id, name, labels) = row?;
-        if names.is_empty() || names.iter().any(|n| *n == name) {
-            let labels: Labels =
-                serde_json::from_str(&labels).map_err(|e| StoreError::Corrupt(format!("series labels: {e}")))?;
+        if names.is_empty() || names.contains(&name) {
+            let labels: Labels = serde_json::from_str(&labels)
+                .map_err(|e| StoreError::Corrupt(format!("series labels: {e}")))?;
             out.insert(id, (name, labels));
         }
     }
@@ -59,7 +67,12 @@ pub(super) fn query(
     let mut stmt = conn.prepare_cached(
         "SELECT data FROM chunks WHERE host_id = ?1 AND tier = ?2 AND start_ts > ?3 AND start_ts <= ?4 ORDER BY start_ts",
     )?;
-    let mut rows = stmt.query(params![host, plan.tier.code(), plan.start_ms - span, plan.end_ms])?;
+    let mut rows = stmt.query(params![
+        host,
+        plan.tier.code(),
+        plan.start_ms - span,
+        plan.end_ms
+    ])?;
     let mut row_buf = [0f64; ROLLUP_COLUMNS];
     while let Some(row) = rows.next()? {
         let block = chunk::decode(row.get_ref(0)?.as_blob()?, wanted)?;
@@ -81,7 +94,8 @@ pub(super) fn query(
     }
 
     // Head rows are not sealed yet, so no chunk of any tier holds them.
-    let mut stmt = conn.prepare_cached("SELECT ts, data FROM head WHERE host_id = ?1 AND ts >= ?2 AND ts <= ?3")?;
+    let mut stmt = conn
+        .prepare_cached("SELECT ts, data FROM head WHERE host_id = ?1 AND ts >= ?2 AND ts <= ?3")?;
     let mut rows = stmt.query(params![host, plan.start_ms, plan.end_ms])?;
     while let Some(row) = rows.next()? {
         let ts: i64 = row.get(0)?;
@@ -95,7 +109,13 @@ pub(super) fn query(
     let (timestamps, mut columns) = folder.finish(q.aggregation);
     let mut out: Vec<SeriesValues> = series
         .into_iter()
-        .filter_map(|(id, (name, labels))| columns.remove(&id).map(|values| SeriesValues { name, labels, values }))
+        .filter_map(|(id, (name, labels))| {
+            columns.remove(&id).map(|values| SeriesValues {
+                name,
+                labels,
+                values,
+            })
+        })
         .collect();
     out.sort_by(|a, b| (&a.name, &a.labels).cmp(&(&b.name, &b.labels)));
     Ok(QueryResult {
@@ -106,7 +126,11 @@ pub(super) fn query(
     })
 }
 
-pub(super) fn latest(conn: &Connection, tenant: TenantId, host: HostId) -> Result<Option<LatestValues>> {
+pub(super) fn latest(
+    conn: &Connection,
+    tenant: TenantId,
+    host: HostId,
+) -> Result<Option<LatestValues>> {
     host_interval(conn, tenant, host)?;
     let mut values: Vec<(SeriesId, f64)> = Vec::new();
     let head_row: Option<(i64, Vec<u8>)> = conn
@@ -150,7 +174,11 @@ pub(super) fn latest(conn: &Connection, tenant: TenantId, host: HostId) -> Resul
 
 const HOUR: i64 = 3_600_000;
 
-pub(super) fn maintain(conn: &mut Connection, options: &StoreOptions, now_ms: i64) -> Result<MaintenanceReport> {
+pub(super) fn maintain(
+    conn: &mut Connection,
+    options: &StoreOptions,
+    now_ms: i64,
+) -> Result<MaintenanceReport> {
     let mut report = MaintenanceReport::default();
     // Hours that ended more than the grace period ago are sealed.
     let cutoff = (now_ms - options.seal_grace_ms).div_euclid(HOUR) * HOUR;
@@ -183,9 +211,17 @@ pub(super) fn maintain(conn: &mut Connection, options: &StoreOptions, now_ms: i6
     Ok(report)
 }
 
-fn load_chunk(tx: &rusqlite::Transaction<'_>, host: HostId, tier: Tier, start: i64, points: &mut Points) -> Result<()> {
+fn load_chunk(
+    tx: &rusqlite::Transaction<'_>,
+    host: HostId,
+    tier: Tier,
+    start: i64,
+    points: &mut Points,
+) -> Result<()> {
     let data: Option<Vec<u8>> = tx
-        .prepare_cached("SELECT data FROM chunks WHERE host_id = ?1 AND tier = ?2 AND start_ts = ?3")?
+        .prepare_cached(
+            "SELECT data FROM chunks WHERE host_id = ?1 AND tier = ?2 AND start_ts = ?3",
+        )?
         .query_row(params![host, tier.code(), start], |r| r.get(0))
         .optional()?;
     if let Some(data) = data {
@@ -194,7 +230,13 @@ fn load_chunk(tx: &rusqlite::Transaction<'_>, host: HostId, tier: Tier, start: i
     Ok(())
 }
 
-fn save_chunk(tx: &rusqlite::Transaction<'_>, host: HostId, tier: Tier, start: i64, block: &Block) -> Result<()> {
+fn save_chunk(
+    tx: &rusqlite::Transaction<'_>,
+    host: HostId,
+    tier: Tier,
+    start: i64,
+    block: &Block,
+) -> Result<()> {
     let data = chunk::encode(block)?;
     tx.prepare_cached(
         "INSERT INTO chunks (host_id, tier, start_ts, points, data) VALUES (?1, ?2, ?3, ?4, ?5)
@@ -235,7 +277,13 @@ fn seal_hour(conn: &mut Connection, host: HostId, hour: i64) -> Result<usize> {
         for (id, buckets) in raw_block.rollup(tier.resolution_ms()) {
             points.entry(id).or_default().extend(buckets);
         }
-        save_chunk(&tx, host, tier, start, &Block::from_points(ROLLUP_COLUMNS, &points))?;
+        save_chunk(
+            &tx,
+            host,
+            tier,
+            start,
+            &Block::from_points(ROLLUP_COLUMNS, &points),
+        )?;
     }
     tx.prepare_cached("DELETE FROM head WHERE host_id = ?1 AND ts >= ?2 AND ts < ?3")?
         .execute(params![host, hour, hour + HOUR])?;
@@ -244,10 +292,11 @@ fn seal_hour(conn: &mut Connection, host: HostId, hour: i64) -> Result<usize> {
 }
 
 pub(super) fn stats(conn: &Connection) -> Result<StoreStats> {
-    let (head_reports, head_bytes): (i64, i64) =
-        conn.query_row("SELECT count(*), coalesce(sum(length(data)), 0) FROM head", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?;
+    let (head_reports, head_bytes): (i64, i64) = conn.query_row(
+        "SELECT count(*), coalesce(sum(length(data)), 0) FROM head",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
     let (raw_chunks, raw_chunk_bytes, raw_chunk_samples): (i64, i64, i64) = conn.query_row(
         "SELECT count(*), coalesce(sum(length(data)), 0), coalesce(sum(points), 0) FROM chunks WHERE tier = 0",
         [],

@@ -78,7 +78,9 @@ impl Writer {
                 // series ids may describe rolled-back rows, so forget them.
                 self.hosts.clear();
                 tracing::error!(error = %e, reports = jobs.len(), "ingest transaction failed");
-                jobs.iter().map(|_| Err(StoreError::Failed(e.to_string()))).collect()
+                jobs.iter()
+                    .map(|_| Err(StoreError::Failed(e.to_string())))
+                    .collect()
             }
         };
         for (job, result) in jobs.into_iter().zip(results) {
@@ -114,9 +116,11 @@ impl Writer {
         }
         let row: Option<(TenantId, Option<i64>)> = self
             .conn
-            .query_row("SELECT tenant_id, last_seq FROM hosts WHERE id = ?1", [host], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
+            .query_row(
+                "SELECT tenant_id, last_seq FROM hosts WHERE id = ?1",
+                [host],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .optional()?;
         let Some((host_tenant, last_seq)) = row else {
             return Err(StoreError::NotFound);
@@ -126,12 +130,16 @@ impl Writer {
             .conn
             .prepare_cached("SELECT id, name, labels FROM series WHERE host_id = ?1")?;
         let rows = stmt.query_map([host], |r| {
-            Ok((r.get::<_, SeriesId>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+            Ok((
+                r.get::<_, SeriesId>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
         })?;
         for row in rows {
             let (id, name, labels) = row?;
-            let labels: Labels =
-                serde_json::from_str(&labels).map_err(|e| StoreError::Corrupt(format!("series labels: {e}")))?;
+            let labels: Labels = serde_json::from_str(&labels)
+                .map_err(|e| StoreError::Corrupt(format!("series labels: {e}")))?;
             series.insert(SeriesKey { name, labels }, id);
         }
         drop(stmt);
@@ -176,13 +184,16 @@ impl Writer {
                 let id = match state.series.get(&key) {
                     Some(id) => *id,
                     None => {
-                        let labels_json = serde_json::to_string(&key.labels).expect("labels serialize");
-                        let id: SeriesId = self.conn.prepare_cached(
-                            "INSERT INTO series (host_id, name, labels) VALUES (?1, ?2, ?3)
+                        let labels_json =
+                            serde_json::to_string(&key.labels).expect("labels serialize");
+                        let id: SeriesId = self
+                            .conn
+                            .prepare_cached(
+                                "INSERT INTO series (host_id, name, labels) VALUES (?1, ?2, ?3)
                              ON CONFLICT (host_id, name, labels) DO UPDATE SET name = excluded.name
                              RETURNING id",
-                        )?
-                        .query_row(params![job.host, key.name, labels_json], |r| r.get(0))?;
+                            )?
+                            .query_row(params![job.host, key.name, labels_json], |r| r.get(0))?;
                         state.series.insert(key, id);
                         id
                     }
@@ -202,8 +213,15 @@ impl Writer {
             self.blob.clear();
             head::encode(&self.pairs, &mut self.blob);
             self.conn
-                .prepare_cached("INSERT INTO head (host_id, ts, seq, data) VALUES (?1, ?2, ?3, ?4)")?
-                .execute(params![job.host, report.ts, report.seq.map(|s| s as i64), self.blob])?;
+                .prepare_cached(
+                    "INSERT INTO head (host_id, ts, seq, data) VALUES (?1, ?2, ?3, ?4)",
+                )?
+                .execute(params![
+                    job.host,
+                    report.ts,
+                    report.seq.map(|s| s as i64),
+                    self.blob
+                ])?;
             if let Some(seq) = report.seq {
                 state.last_seq = Some(seq);
             }
@@ -223,7 +241,12 @@ impl Writer {
                 "UPDATE hosts SET last_seen = max(coalesce(last_seen, 0), ?2), last_seq = ?3,
                  interval_s = coalesce(?4, interval_s) WHERE id = ?1",
             )?
-            .execute(params![job.host, job.now_ms, state.last_seq.map(|s| s as i64), interval])?;
+            .execute(params![
+                job.host,
+                job.now_ms,
+                state.last_seq.map(|s| s as i64),
+                interval
+            ])?;
         Ok(outcome)
     }
 }

@@ -63,11 +63,17 @@ impl BlockSeries {
 impl Block {
     /// Number of stored points (series × present timestamps).
     pub fn point_count(&self) -> usize {
-        self.series.iter().map(|s| s.cols.first().map_or(0, Vec::len)).sum()
+        self.series
+            .iter()
+            .map(|s| s.cols.first().map_or(0, Vec::len))
+            .sum()
     }
 
     /// Builds a block from `(series, timestamp) → row` entries.
-    pub fn from_points(columns: usize, points: &BTreeMap<SeriesId, BTreeMap<i64, Vec<f64>>>) -> Block {
+    pub fn from_points(
+        columns: usize,
+        points: &BTreeMap<SeriesId, BTreeMap<i64, Vec<f64>>>,
+    ) -> Block {
         let mut timestamps: Vec<i64> = points.values().flat_map(|m| m.keys().copied()).collect();
         timestamps.sort_unstable();
         timestamps.dedup();
@@ -78,7 +84,9 @@ impl Block {
                 let mut present = vec![false; timestamps.len()];
                 let mut cols = vec![Vec::with_capacity(m.len()); columns];
                 for (ts, row) in m {
-                    let i = timestamps.binary_search(ts).expect("timestamp collected above");
+                    let i = timestamps
+                        .binary_search(ts)
+                        .expect("timestamp collected above");
                     present[i] = true;
                     for (col, v) in cols.iter_mut().zip(row) {
                         col.push(*v);
@@ -145,7 +153,10 @@ fn put_column<T: pco::data_types::Number>(out: &mut Vec<u8>, values: &[T]) -> Re
     Ok(())
 }
 
-fn read_column<'a, T: pco::data_types::Number>(r: &mut Reader<'a>, expected: usize) -> Result<Vec<T>> {
+fn read_column<'a, T: pco::data_types::Number>(
+    r: &mut Reader<'a>,
+    expected: usize,
+) -> Result<Vec<T>> {
     let len = r.u64()? as usize;
     if len == 0 {
         return if expected == 0 {
@@ -203,7 +214,9 @@ pub fn decode(buf: &[u8], wanted: impl Fn(SeriesId) -> bool) -> Result<Block> {
     let mut r = Reader::new(buf);
     let version = r.u8()?;
     if version != VERSION {
-        return Err(StoreError::Corrupt(format!("unknown chunk version {version}")));
+        return Err(StoreError::Corrupt(format!(
+            "unknown chunk version {version}"
+        )));
     }
     let columns = r.u8()? as usize;
     let n = r.u64()? as usize;
@@ -247,10 +260,19 @@ mod tests {
         let mut points: BTreeMap<SeriesId, BTreeMap<i64, Vec<f64>>> = BTreeMap::new();
         for i in 0..360i64 {
             let ts = 1_700_000_000_000 + i * 10_000 + (i % 3);
-            points.entry(1).or_default().insert(ts, vec![(i % 50) as f64 * 0.25]);
-            points.entry(2).or_default().insert(ts, vec![8_000_000_000.0]);
+            points
+                .entry(1)
+                .or_default()
+                .insert(ts, vec![(i % 50) as f64 * 0.25]);
+            points
+                .entry(2)
+                .or_default()
+                .insert(ts, vec![8_000_000_000.0]);
             if i % 2 == 0 {
-                points.entry(7).or_default().insert(ts, vec![i as f64 * 1024.0]);
+                points
+                    .entry(7)
+                    .or_default()
+                    .insert(ts, vec![i as f64 * 1024.0]);
             }
         }
         Block::from_points(1, &points)
@@ -262,7 +284,12 @@ mod tests {
         let bytes = encode(&block).unwrap();
         assert_eq!(decode(&bytes, |_| true).unwrap(), block);
         // Constant and regular series compress to well under a byte a sample.
-        assert!(bytes.len() < block.point_count(), "{} bytes for {} points", bytes.len(), block.point_count());
+        assert!(
+            bytes.len() < block.point_count(),
+            "{} bytes for {} points",
+            bytes.len(),
+            block.point_count()
+        );
     }
 
     #[test]

@@ -18,7 +18,10 @@ pub fn encode(pairs: &[(SeriesId, f64)], out: &mut Vec<u8>) {
     for &(id, value) in pairs {
         put_i64(out, id - prev);
         prev = id;
-        if value.fract() == 0.0 && value.abs() < MAX_EXACT_INT && !(value == 0.0 && value.is_sign_negative()) {
+        if value.fract() == 0.0
+            && value.abs() < MAX_EXACT_INT
+            && !(value == 0.0 && value.is_sign_negative())
+        {
             let z = ((value as i64) << 1) ^ ((value as i64) >> 63);
             put_u64(out, (z as u64) << 1);
         } else {

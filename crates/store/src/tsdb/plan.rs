@@ -37,7 +37,8 @@ impl Retention {
 
 /// Steps a chart wants: round numbers of seconds.
 const NICE_STEPS_S: [i64; 20] = [
-    1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800,
+    1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400,
+    172800, 604800,
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,7 +60,11 @@ pub fn plan(q: &SeriesQuery, retention: &Retention, interval_ms: Option<i64>) ->
     }
     let span = q.to_ms - q.from_ms;
     let requested_ms = match q.step_s {
-        Some(0) => return Err(StoreError::InvalidQuery("`step` must be at least 1 second".into())),
+        Some(0) => {
+            return Err(StoreError::InvalidQuery(
+                "`step` must be at least 1 second".into(),
+            ));
+        }
         Some(s) => i64::from(s) * 1000,
         None => {
             let wanted_s = (span / DEFAULT_POINTS / 1000).max(1);
@@ -81,13 +86,25 @@ pub fn plan(q: &SeriesQuery, retention: &Retention, interval_ms: Option<i64>) ->
     };
     let resolution = tier.resolution_ms();
     let step_ms = if tier == Tier::Raw {
-        if interval_ms.is_some_and(|i| requested_ms <= i) { 0 } else { requested_ms }
+        if interval_ms.is_some_and(|i| requested_ms <= i) {
+            0
+        } else {
+            requested_ms
+        }
     } else {
         // A rollup cannot be split: round the step up to whole buckets.
         (requested_ms + resolution - 1) / resolution * resolution
     };
-    let start_ms = if step_ms == 0 { q.from_ms } else { q.from_ms.div_euclid(step_ms) * step_ms };
-    let point_width = if step_ms == 0 { interval_ms.unwrap_or(1000).max(1) } else { step_ms };
+    let start_ms = if step_ms == 0 {
+        q.from_ms
+    } else {
+        q.from_ms.div_euclid(step_ms) * step_ms
+    };
+    let point_width = if step_ms == 0 {
+        interval_ms.unwrap_or(1000).max(1)
+    } else {
+        step_ms
+    };
     if (q.to_ms - start_ms) / point_width > MAX_POINTS {
         return Err(StoreError::InvalidQuery(format!(
             "step too small: the range would need more than {MAX_POINTS} points"
@@ -158,7 +175,13 @@ impl Folder {
         } else {
             (ts - self.plan.start_ms) / self.plan.step_ms * self.plan.step_ms + self.plan.start_ms
         };
-        Some(self.series.entry(id).or_default().entry(key).or_insert(Acc::EMPTY))
+        Some(
+            self.series
+                .entry(id)
+                .or_default()
+                .entry(key)
+                .or_insert(Acc::EMPTY),
+        )
     }
 
     /// Adds one raw point.
@@ -195,7 +218,11 @@ impl Folder {
     /// With a step, every bucket of the range is present so gaps show.
     pub fn finish(self, agg: Aggregation) -> (Vec<i64>, BTreeMap<SeriesId, Vec<Option<f64>>>) {
         let timestamps: Vec<i64> = if self.plan.step_ms == 0 {
-            let mut ts: Vec<i64> = self.series.values().flat_map(|m| m.keys().copied()).collect();
+            let mut ts: Vec<i64> = self
+                .series
+                .values()
+                .flat_map(|m| m.keys().copied())
+                .collect();
             ts.sort_unstable();
             ts.dedup();
             ts
