@@ -34,6 +34,7 @@ fn bootstrap_admin(store: &dyn Store, config: &ServerConfig) -> anyhow::Result<O
         "admin",
         &auth::hash_password(&password),
         Role::PlatformAdmin,
+        None,
     )?;
     Ok(Some(password))
 }

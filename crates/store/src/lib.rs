@@ -57,30 +57,79 @@ pub trait Store: Send + Sync + 'static {
     /// The tenant created with the schema; single-tenant installs use only it.
     fn default_tenant(&self) -> TenantId;
 
+    // --- tenants -----------------------------------------------------------
+    fn create_tenant(&self, name: &str) -> Result<Tenant>;
+    fn tenants(&self) -> Result<Vec<Tenant>>;
+    fn tenant(&self, id: TenantId) -> Result<Option<Tenant>>;
+    fn update_tenant(&self, id: TenantId, name: Option<&str>, suspended: Option<bool>) -> Result<Tenant>;
+    /// Deletes the tenant and all it owns (hosts, series, users, keys,
+    /// tokens, audit). The default tenant cannot be deleted.
+    fn delete_tenant(&self, id: TenantId) -> Result<()>;
+
     // --- users -------------------------------------------------------------
+    /// Creates a user; with `invite`, the password is set later through the
+    /// invitation instead.
     fn create_user(
         &self,
         tenant: TenantId,
         username: &str,
         password_hash: &str,
         role: Role,
+        invite: Option<&Invite>,
     ) -> Result<UserId>;
     /// Usernames are unique across tenants, so login needs no tenant.
     fn user_by_name(&self, username: &str) -> Result<Option<User>>;
+    /// By id across tenants: a session token names its user, and the caller
+    /// then checks the user's tenant.
+    fn user_by_id(&self, id: UserId) -> Result<Option<User>>;
+    /// The pending invitation of a user (by id across tenants, like the token).
+    fn invite_of(&self, id: UserId) -> Result<Option<Invite>>;
+    fn users(&self, tenant: TenantId) -> Result<Vec<User>>;
+    fn user(&self, tenant: TenantId, id: UserId) -> Result<Option<User>>;
+    fn update_user(&self, tenant: TenantId, id: UserId, patch: &UserPatch) -> Result<User>;
+    fn delete_user(&self, tenant: TenantId, id: UserId) -> Result<()>;
     fn user_count(&self) -> Result<u64>;
 
     // --- agent keys --------------------------------------------------------
-    fn create_agent_key(
-        &self,
-        tenant: TenantId,
-        name: &str,
-        key_id: &str,
-        secret_sha256: &[u8; 32],
-    ) -> Result<AgentKey>;
+    fn create_agent_key(&self, tenant: TenantId, name: &str, key_id: &str, secret_sha256: &[u8; 32]) -> Result<AgentKey>;
     /// Looks a key up by its public id. Global, because authentication
     /// happens before the tenant is known; the record names its tenant.
     fn agent_key(&self, key_id: &str) -> Result<Option<AgentKey>>;
+    fn agent_keys(&self, tenant: TenantId) -> Result<Vec<AgentKey>>;
     fn revoke_agent_key(&self, tenant: TenantId, key_id: &str) -> Result<()>;
+    /// Creates a successor key for the same host; the old key keeps working
+    /// until `old_expires_at`.
+    fn rotate_agent_key(
+        &self,
+        tenant: TenantId,
+        key_id: &str,
+        new_key_id: &str,
+        new_sha256: &[u8; 32],
+        old_expires_at: i64,
+    ) -> Result<AgentKey>;
+    /// Records use of a key (callers throttle this; it is a write).
+    fn touch_agent_key(&self, key_id: &str, now_ms: i64) -> Result<()>;
+
+    // --- enrollment tokens -------------------------------------------------
+    fn create_enrollment_token(&self, tenant: TenantId, token: &NewEnrollmentToken) -> Result<EnrollmentToken>;
+    fn enrollment_tokens(&self, tenant: TenantId) -> Result<Vec<EnrollmentToken>>;
+    /// By public id across tenants: an install script presents only the token.
+    fn enrollment_token(&self, token_id: &str) -> Result<Option<EnrollmentToken>>;
+    fn revoke_enrollment_token(&self, tenant: TenantId, id: i64) -> Result<()>;
+    /// Uses one enrollment and creates the new agent's key in the token's
+    /// tenant, atomically. `Rejected` when expired, used up or revoked.
+    fn redeem_enrollment_token(
+        &self,
+        token_id: &str,
+        now_ms: i64,
+        key_name: &str,
+        new_key_id: &str,
+        new_sha256: &[u8; 32],
+    ) -> Result<AgentKey>;
+
+    // --- audit -------------------------------------------------------------
+    fn record_audit(&self, entry: &AuditEntry) -> Result<()>;
+    fn audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>>;
 
     // --- hosts -------------------------------------------------------------
     /// Creates or updates the host an agent key reports as, binding the key to
@@ -97,6 +146,8 @@ pub trait Store: Send + Sync + 'static {
     /// Records that the host was heard from now (heartbeats).
     fn touch_host(&self, tenant: TenantId, host: HostId, now_ms: i64) -> Result<()>;
     fn host(&self, tenant: TenantId, host: HostId) -> Result<Option<Host>>;
+    /// Deletes the host, its series and its data; its agent keys stop working.
+    fn delete_host(&self, tenant: TenantId, host: HostId) -> Result<()>;
 
     // --- time series -------------------------------------------------------
     /// Stores reports of one host, in order. Returns once they are durable;

@@ -37,14 +37,107 @@ impl Role {
     }
 }
 
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Tenant {
+    pub id: TenantId,
+    pub name: String,
+    pub suspended: bool,
+    pub created_at: i64,
+}
+
 #[derive(Debug, Clone)]
 pub struct User {
     pub id: UserId,
     pub tenant_id: TenantId,
     pub username: String,
+    /// Empty while an invitation is pending.
     pub password_hash: String,
     pub role: Role,
     pub disabled: bool,
+    pub session_epoch: i64,
+    pub totp_secret: Option<Vec<u8>>,
+    /// SHA-256 hex digests of unused recovery codes.
+    pub recovery_codes: Vec<String>,
+    pub invite_pending: bool,
+    pub created_at: i64,
+}
+
+/// A change to a user; `None` leaves a field as it is. Changing the password,
+/// role or disabled flag ends the user's sessions.
+#[derive(Debug, Clone, Default)]
+pub struct UserPatch {
+    pub role: Option<Role>,
+    pub disabled: Option<bool>,
+    pub password_hash: Option<String>,
+    /// `Some(None)` turns the second factor off.
+    pub totp_secret: Option<Option<Vec<u8>>>,
+    pub recovery_codes: Option<Vec<String>>,
+    /// Ends existing sessions even when nothing else changes.
+    pub end_sessions: bool,
+}
+
+/// A pending invitation: the user sets their password with the token.
+#[derive(Debug, Clone)]
+pub struct Invite {
+    pub secret_sha256: [u8; 32],
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct EnrollmentToken {
+    pub id: i64,
+    pub tenant_id: TenantId,
+    pub token_id: String,
+    pub name: String,
+    pub secret_sha256: [u8; 32],
+    pub labels: Labels,
+    pub max_uses: u32,
+    pub uses: u32,
+    pub expires_at: i64,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewEnrollmentToken {
+    pub token_id: String,
+    pub name: String,
+    pub secret_sha256: [u8; 32],
+    pub labels: Labels,
+    pub max_uses: u32,
+    pub expires_at: i64,
+}
+
+/// One line of the audit log.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AuditEntry {
+    pub id: i64,
+    pub tenant_id: Option<TenantId>,
+    /// Unix ms.
+    pub ts: i64,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub client_ip: String,
+    /// "ok", "denied" or "failed".
+    pub outcome: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// `None`: every tenant (platform admins only).
+    pub tenant: Option<TenantId>,
+    pub actor: Option<String>,
+    /// Prefix of the action, e.g. "user." for every user change.
+    pub action: Option<String>,
+    pub since_ms: Option<i64>,
+    pub until_ms: Option<i64>,
+    /// Paging: entries with a smaller id than this.
+    pub before_id: Option<i64>,
+    pub limit: u32,
 }
 
 /// An agent key as stored: its public id and the SHA-256 of its secret part,
@@ -57,8 +150,20 @@ pub struct AgentKey {
     pub name: String,
     pub secret_sha256: [u8; 32],
     pub host_id: Option<HostId>,
+    pub labels: Labels,
     pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub expires_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// The key's tenant is suspended: it authenticates nothing.
+    pub tenant_suspended: bool,
+}
+
+impl AgentKey {
+    /// Usable now: not revoked and, if rotated, still within its grace period.
+    pub fn is_active(&self, now_ms: i64) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|e| now_ms < e)
+    }
 }
 
 /// What an agent tells the server about its host when it registers.

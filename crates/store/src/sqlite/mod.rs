@@ -5,6 +5,7 @@
 //! pool of readers (WAL lets them read while the writers write).
 //! Several processes may open the same file (the server and its CLI).
 
+mod accounts;
 mod series;
 mod writer;
 
@@ -203,27 +204,6 @@ fn host_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Host> {
     })
 }
 
-fn key_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AgentKey> {
-    let digest: Vec<u8> = r.get(4)?;
-    let mut secret_sha256 = [0u8; 32];
-    if digest.len() == 32 {
-        secret_sha256.copy_from_slice(&digest);
-    }
-    Ok(AgentKey {
-        id: r.get(0)?,
-        tenant_id: r.get(1)?,
-        key_id: r.get(2)?,
-        name: r.get(3)?,
-        secret_sha256,
-        host_id: r.get(5)?,
-        created_at: r.get(6)?,
-        revoked_at: r.get(7)?,
-    })
-}
-
-const KEY_COLUMNS: &str =
-    "id, tenant_id, key_id, name, secret_sha256, host_id, created_at, revoked_at";
-
 fn labels_json(labels: &Labels) -> String {
     serde_json::to_string(labels).expect("labels serialize")
 }
@@ -233,47 +213,67 @@ impl Store for SqliteStore {
         self.default_tenant
     }
 
+    fn create_tenant(&self, name: &str) -> Result<Tenant> {
+        accounts::create_tenant(&self.meta(), name)
+    }
+
+    fn tenants(&self) -> Result<Vec<Tenant>> {
+        accounts::tenants(&*self.reader()?)
+    }
+
+    fn tenant(&self, id: TenantId) -> Result<Option<Tenant>> {
+        accounts::tenant(&*self.reader()?, id)
+    }
+
+    fn update_tenant(&self, id: TenantId, name: Option<&str>, suspended: Option<bool>) -> Result<Tenant> {
+        accounts::update_tenant(&self.meta(), id, name, suspended)
+    }
+
+    fn delete_tenant(&self, id: TenantId) -> Result<()> {
+        let mut conn = self.meta();
+        let tx = conn.transaction()?;
+        accounts::delete_tenant(&tx, id)?;
+        tx.commit()?;
+        Ok(())
+    }
+
     fn create_user(
         &self,
         tenant: TenantId,
         username: &str,
         password_hash: &str,
         role: Role,
+        invite: Option<&Invite>,
     ) -> Result<UserId> {
-        let conn = self.meta();
-        let inserted = conn.execute(
-            "INSERT INTO users (tenant_id, username, password_hash, role, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (username) DO NOTHING",
-            params![tenant, username, password_hash, role.as_str(), now_ms()],
-        )?;
-        if inserted == 0 {
-            return Err(StoreError::Conflict(format!(
-                "user {username:?} already exists"
-            )));
-        }
-        Ok(conn.last_insert_rowid())
+        accounts::create_user(&self.meta(), tenant, username, password_hash, role, invite)
     }
 
     fn user_by_name(&self, username: &str) -> Result<Option<User>> {
-        let conn = self.reader()?;
-        let user = conn
-            .query_row(
-                "SELECT id, tenant_id, username, password_hash, role, disabled FROM users WHERE username = ?1",
-                [username],
-                |r| {
-                    let role: String = r.get(4)?;
-                    Ok(User {
-                        id: r.get(0)?,
-                        tenant_id: r.get(1)?,
-                        username: r.get(2)?,
-                        password_hash: r.get(3)?,
-                        role: Role::parse(&role).unwrap_or(Role::TenantReporter),
-                        disabled: r.get(5)?,
-                    })
-                },
-            )
-            .optional()?;
-        Ok(user)
+        accounts::user_by_name(&*self.reader()?, username)
+    }
+
+    fn user_by_id(&self, id: UserId) -> Result<Option<User>> {
+        accounts::user_by_id(&*self.reader()?, id)
+    }
+
+    fn invite_of(&self, id: UserId) -> Result<Option<Invite>> {
+        accounts::invite_of(&*self.reader()?, id)
+    }
+
+    fn users(&self, tenant: TenantId) -> Result<Vec<User>> {
+        accounts::users(&*self.reader()?, tenant)
+    }
+
+    fn user(&self, tenant: TenantId, id: UserId) -> Result<Option<User>> {
+        accounts::user(&*self.reader()?, tenant, id)
+    }
+
+    fn update_user(&self, tenant: TenantId, id: UserId, patch: &UserPatch) -> Result<User> {
+        accounts::update_user(&self.meta(), tenant, id, patch)
+    }
+
+    fn delete_user(&self, tenant: TenantId, id: UserId) -> Result<()> {
+        accounts::delete_user(&self.meta(), tenant, id)
     }
 
     fn user_count(&self) -> Result<u64> {
@@ -281,49 +281,86 @@ impl Store for SqliteStore {
         Ok(conn.query_row("SELECT count(*) FROM users", [], |r| r.get::<_, i64>(0))? as u64)
     }
 
-    fn create_agent_key(
-        &self,
-        tenant: TenantId,
-        name: &str,
-        key_id: &str,
-        secret_sha256: &[u8; 32],
-    ) -> Result<AgentKey> {
-        let conn = self.meta();
-        conn.execute(
-            "INSERT INTO agent_keys (tenant_id, key_id, name, secret_sha256, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![tenant, key_id, name, &secret_sha256[..], now_ms()],
-        )?;
-        let key = conn.query_row(
-            &format!("SELECT {KEY_COLUMNS} FROM agent_keys WHERE key_id = ?1"),
-            [key_id],
-            key_from_row,
-        )?;
-        Ok(key)
+    fn create_agent_key(&self, tenant: TenantId, name: &str, key_id: &str, secret_sha256: &[u8; 32]) -> Result<AgentKey> {
+        accounts::insert_agent_key(&self.meta(), tenant, name, key_id, secret_sha256, None, &Labels::new())
     }
 
     fn agent_key(&self, key_id: &str) -> Result<Option<AgentKey>> {
         // Read on every agent request, deliberately uncached: a revocation by
         // any process (CLI, another server instance) takes effect at once.
-        let conn = self.reader()?;
-        Ok(conn
-            .prepare_cached(&format!(
-                "SELECT {KEY_COLUMNS} FROM agent_keys WHERE key_id = ?1"
-            ))?
-            .query_row([key_id], key_from_row)
-            .optional()?)
+        accounts::agent_key(&*self.reader()?, key_id)
+    }
+
+    fn agent_keys(&self, tenant: TenantId) -> Result<Vec<AgentKey>> {
+        accounts::agent_keys(&*self.reader()?, tenant)
     }
 
     fn revoke_agent_key(&self, tenant: TenantId, key_id: &str) -> Result<()> {
-        let conn = self.meta();
-        let n = conn.execute(
+        let n = self.meta().execute(
             "UPDATE agent_keys SET revoked_at = coalesce(revoked_at, ?3) WHERE tenant_id = ?1 AND key_id = ?2",
             params![tenant, key_id, now_ms()],
         )?;
-        if n == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
-        }
+        if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
+    fn rotate_agent_key(
+        &self,
+        tenant: TenantId,
+        key_id: &str,
+        new_key_id: &str,
+        new_sha256: &[u8; 32],
+        old_expires_at: i64,
+    ) -> Result<AgentKey> {
+        let mut conn = self.meta();
+        let tx = conn.transaction()?;
+        let key = accounts::rotate_agent_key(&tx, tenant, key_id, new_key_id, new_sha256, old_expires_at)?;
+        tx.commit()?;
+        Ok(key)
+    }
+
+    fn touch_agent_key(&self, key_id: &str, now_ms: i64) -> Result<()> {
+        self.meta()
+            .execute("UPDATE agent_keys SET last_used_at = ?2 WHERE key_id = ?1", params![key_id, now_ms])?;
+        Ok(())
+    }
+
+    fn create_enrollment_token(&self, tenant: TenantId, token: &NewEnrollmentToken) -> Result<EnrollmentToken> {
+        accounts::create_enrollment_token(&self.meta(), tenant, token)
+    }
+
+    fn enrollment_tokens(&self, tenant: TenantId) -> Result<Vec<EnrollmentToken>> {
+        accounts::enrollment_tokens(&*self.reader()?, tenant)
+    }
+
+    fn enrollment_token(&self, token_id: &str) -> Result<Option<EnrollmentToken>> {
+        accounts::enrollment_token(&*self.reader()?, token_id)
+    }
+
+    fn revoke_enrollment_token(&self, tenant: TenantId, id: i64) -> Result<()> {
+        accounts::revoke_enrollment_token(&self.meta(), tenant, id)
+    }
+
+    fn redeem_enrollment_token(
+        &self,
+        token_id: &str,
+        now_ms: i64,
+        key_name: &str,
+        new_key_id: &str,
+        new_sha256: &[u8; 32],
+    ) -> Result<AgentKey> {
+        let mut conn = self.meta();
+        let tx = conn.transaction()?;
+        let key = accounts::redeem_enrollment_token(&tx, token_id, now_ms, key_name, new_key_id, new_sha256)?;
+        tx.commit()?;
+        Ok(key)
+    }
+
+    fn record_audit(&self, entry: &AuditEntry) -> Result<()> {
+        accounts::record_audit(&self.meta(), entry)
+    }
+
+    fn audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {
+        accounts::audit_log(&*self.reader()?, filter)
     }
 
     fn register_host(
@@ -334,16 +371,12 @@ impl Store for SqliteStore {
     ) -> Result<Host> {
         let mut conn = self.meta();
         let tx = conn.transaction()?;
-        let key: AgentKey = tx
-            .query_row(
-                &format!(
-                    "SELECT {KEY_COLUMNS} FROM agent_keys WHERE key_id = ?1 AND tenant_id = ?2"
-                ),
-                params![key_id, tenant],
-                key_from_row,
-            )
-            .optional()?
+        let key: AgentKey = accounts::agent_key(&tx, key_id)?
+            .filter(|k| k.tenant_id == tenant)
             .ok_or(StoreError::NotFound)?;
+        // Labels the enrollment token asked for, then the agent's own.
+        let mut labels = key.labels.clone();
+        labels.extend(reg.labels.clone());
         let host_id = match key.host_id {
             Some(id) => {
                 tx.execute(
@@ -357,7 +390,7 @@ impl Store for SqliteStore {
                         reg.kernel,
                         reg.agent_version,
                         reg.machine_id,
-                        labels_json(&reg.labels),
+                        labels_json(&labels),
                         now_ms(),
                         tenant
                     ],
@@ -376,7 +409,7 @@ impl Store for SqliteStore {
                         reg.kernel,
                         reg.agent_version,
                         reg.machine_id,
-                        labels_json(&reg.labels),
+                        labels_json(&labels),
                         now_ms()
                     ],
                 )?;
@@ -457,6 +490,32 @@ impl Store for SqliteStore {
                 host_from_row,
             )
             .optional()?)
+    }
+
+    fn delete_host(&self, tenant: TenantId, host: HostId) -> Result<()> {
+        let mut conn = self.meta();
+        let tx = conn.transaction()?;
+        let owned: Option<i64> = tx
+            .query_row("SELECT id FROM hosts WHERE id = ?1 AND tenant_id = ?2", params![host, tenant], |r| r.get(0))
+            .optional()?;
+        if owned.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        for sql in [
+            "DELETE FROM head WHERE host_id = ?1",
+            "DELETE FROM chunks WHERE host_id = ?1",
+            "DELETE FROM series WHERE host_id = ?1",
+            "UPDATE agent_keys SET revoked_at = coalesce(revoked_at, ?2), host_id = NULL WHERE host_id = ?1",
+            "DELETE FROM hosts WHERE id = ?1",
+        ] {
+            if sql.contains("?2") {
+                tx.execute(sql, params![host, now_ms()])?;
+            } else {
+                tx.execute(sql, [host])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     fn ingest(

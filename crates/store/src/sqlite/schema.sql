@@ -9,6 +9,7 @@ CREATE TABLE IF NOT EXISTS meta (
 CREATE TABLE IF NOT EXISTS tenants (
     id         INTEGER PRIMARY KEY,
     name       TEXT NOT NULL UNIQUE,
+    suspended  INTEGER NOT NULL DEFAULT 0,
     created_at INTEGER NOT NULL
 );
 
@@ -19,6 +20,14 @@ CREATE TABLE IF NOT EXISTS users (
     password_hash TEXT NOT NULL,
     role          TEXT NOT NULL,
     disabled      INTEGER NOT NULL DEFAULT 0,
+    -- Bumped on password change, disable and role change: session tokens
+    -- carry the epoch they were issued at and stop working when it moves.
+    session_epoch INTEGER NOT NULL DEFAULT 0,
+    totp_secret   BLOB,
+    -- JSON array of SHA-256 hex digests of unused recovery codes.
+    recovery_codes TEXT NOT NULL DEFAULT '[]',
+    invite_sha256 BLOB,
+    invite_expires_at INTEGER,
     created_at    INTEGER NOT NULL
 );
 
@@ -47,9 +56,43 @@ CREATE TABLE IF NOT EXISTS agent_keys (
     name          TEXT NOT NULL,
     secret_sha256 BLOB NOT NULL,
     host_id       INTEGER REFERENCES hosts(id),
+    -- Labels an enrollment token asked for, applied to the host at registration.
+    labels        TEXT NOT NULL DEFAULT '{}',
+    created_at    INTEGER NOT NULL,
+    last_used_at  INTEGER,
+    -- Set when the key was rotated: it keeps working until then.
+    expires_at    INTEGER,
+    revoked_at    INTEGER
+);
+
+CREATE TABLE IF NOT EXISTS enrollment_tokens (
+    id            INTEGER PRIMARY KEY,
+    tenant_id     INTEGER NOT NULL REFERENCES tenants(id),
+    token_id      TEXT NOT NULL UNIQUE,
+    name          TEXT NOT NULL,
+    secret_sha256 BLOB NOT NULL,
+    labels        TEXT NOT NULL DEFAULT '{}',
+    max_uses      INTEGER NOT NULL,
+    uses          INTEGER NOT NULL DEFAULT 0,
+    expires_at    INTEGER NOT NULL,
     created_at    INTEGER NOT NULL,
     revoked_at    INTEGER
 );
+
+CREATE TABLE IF NOT EXISTS audit (
+    id         INTEGER PRIMARY KEY,
+    -- NULL for platform-level actions (tenant management, failed logins of
+    -- unknown users).
+    tenant_id  INTEGER,
+    ts         INTEGER NOT NULL,
+    actor      TEXT NOT NULL,
+    action     TEXT NOT NULL,
+    target     TEXT NOT NULL,
+    client_ip  TEXT NOT NULL,
+    outcome    TEXT NOT NULL,
+    detail     TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS audit_tenant ON audit(tenant_id, id);
 
 -- One row per (host, metric, label set). Labels are canonical JSON (sorted keys).
 CREATE TABLE IF NOT EXISTS series (
