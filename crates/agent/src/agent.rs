@@ -38,11 +38,13 @@ use crate::transport::{SendError, Transport};
 /// How often the server-side configuration is fetched again.
 pub const CONFIG_REFRESH: Duration = Duration::from_secs(300);
 
-/// Uncompressed bytes per backfill batch. Far below the protocol's limit
-/// ([`lxmon_proto::MAX_BATCH_BYTES`]) on purpose: the batch is built in
-/// memory, and the agent's footprint matters more than the number of
-/// requests while catching up.
-pub const BATCH_BYTES: usize = 1024 * 1024;
+/// Uncompressed bytes per backfill batch (about 60 reports). Far below the
+/// protocol's limit ([`lxmon_proto::MAX_BATCH_BYTES`]) on purpose: a batch is
+/// held in memory two or three times over (records, body, compressed body,
+/// the compressor's tables sized to it), and the agent's steady footprint
+/// matters more than the number of requests while catching up — a day of
+/// 10 s reports still drains in about 150 requests.
+pub const BATCH_BYTES: usize = 256 * 1024;
 
 /// Heartbeat period until the server says otherwise.
 const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(60);
@@ -387,7 +389,7 @@ impl Delivery {
                     message,
                     ..
                 }) => {
-                    tracing::warn!(seq = report.seq, status, %code, %message, "the server refused a report; it is dropped");
+                    tracing::warn!(seq = report.seq, status, %code, reason = %message, "the server refused a report; it is dropped");
                     self.stats.rejected.fetch_add(1, Ordering::Relaxed);
                 }
                 Err(e) => {
@@ -471,7 +473,7 @@ impl Delivery {
                         message,
                         ..
                     }) => {
-                        tracing::warn!(seq = record[0].seq, status, %code, %message, "the server refused a spooled report; it is dropped");
+                        tracing::warn!(seq = record[0].seq, status, %code, reason = %message, "the server refused a spooled report; it is dropped");
                         self.discard(&record[0]);
                     }
                     Err(e) => {
@@ -495,7 +497,7 @@ impl Delivery {
                         message,
                     }) if (1..=batch.len()).contains(&line) => {
                         let seq = batch[line - 1].seq;
-                        tracing::warn!(seq, line, status, %code, %message, "the server refused one report of a batch; it is dropped and the rest resent");
+                        tracing::warn!(seq, line, status, %code, reason = %message, "the server refused one report of a batch; it is dropped and the rest resent");
                         self.poisoned = Some(seq);
                     }
                     Err(SendError::Rejected {
@@ -504,7 +506,7 @@ impl Delivery {
                         message,
                         ..
                     }) => {
-                        tracing::warn!(status, %code, %message, "the server refused a batch without naming the report; sending one at a time");
+                        tracing::warn!(status, %code, reason = %message, "the server refused a batch without naming the report; sending one at a time");
                         self.force_single = true;
                     }
                     Err(e) => {
@@ -513,10 +515,13 @@ impl Delivery {
                     }
                 }
             }
-            self.batch = Vec::new(); // do not keep a megabyte between drains
+            self.batch = Vec::new(); // do not keep a batch between drains
         }
         if started > 0 && self.spool.is_empty() {
             tracing::info!(reports = started, "spool drained");
+        }
+        if started > 1 {
+            release_freed_memory();
         }
         self.update_spool_stats();
     }
@@ -553,7 +558,7 @@ impl Delivery {
             Err(SendError::Rejected {
                 status, message, ..
             }) => {
-                tracing::warn!(status, %message, "the server refused a heartbeat");
+                tracing::warn!(status, reason = %message, "the server refused a heartbeat");
                 self.next_heartbeat = Instant::now() + self.heartbeat_every;
             }
             Err(e) => self.failed(&e, "sending a heartbeat"),
@@ -569,7 +574,7 @@ impl Delivery {
             Err(SendError::Rejected {
                 status, message, ..
             }) => {
-                tracing::warn!(status, %message, "the server refused the config request");
+                tracing::warn!(status, reason = %message, "the server refused the config request");
                 self.next_config = Instant::now() + CONFIG_REFRESH;
             }
             Err(e) => self.failed(&e, "fetching the configuration"),
@@ -619,18 +624,19 @@ impl Delivery {
         let delay = self.backoff.next_delay();
         self.next_attempt = Instant::now() + delay;
         self.stats.send_failures.fetch_add(1, Ordering::Relaxed);
-        let retry_in_s = delay.as_secs();
+        // Whole milliseconds read better in logs than nanosecond Debug output.
+        let retry_in = Duration::from_millis(delay.as_millis() as u64);
         let spooled = self.spool.len();
         match error {
             SendError::Unauthorized { status, message } => tracing::error!(
                 status,
-                %message,
-                retry_in_s,
+                reason = %message,
+                ?retry_in,
                 spooled,
                 "{what}: the server refused the agent key; check the configured key (it is not logged) and that the host still exists"
             ),
             SendError::Transient(message) => {
-                tracing::warn!(%message, retry_in_s, spooled, "{what} failed; reports are kept in the spool")
+                tracing::warn!(error = %message, ?retry_in, spooled, "{what} failed; reports are kept in the spool")
             }
             SendError::Rejected {
                 status,
@@ -638,9 +644,21 @@ impl Delivery {
                 message,
                 ..
             } => {
-                tracing::error!(status, %code, %message, retry_in_s, "{what}: the server refused the request")
+                tracing::error!(status, %code, reason = %message, ?retry_in, "{what}: the server refused the request")
             }
         }
+    }
+}
+
+/// Hands memory freed after a backlog drain back to the kernel. glibc keeps
+/// freed heap pages for reuse, so a one-off burst of batch buffers would
+/// otherwise stay in the agent's resident size for good.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns unused pages of the allocator's own
+    // heap to the kernel; it has no preconditions.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 

@@ -1,10 +1,13 @@
 //! Turns one round of collection into a [`Report`]: samples, host identity,
 //! and host info when it is new or changed.
 
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use lxmon_proto::{HostIdentity, HostInfo, MAX_SERIES_PER_REPORT, PROTOCOL_VERSION, Report};
+use lxmon_proto::{
+    HostIdentity, HostInfo, Labels, MAX_SERIES_PER_REPORT, PROTOCOL_VERSION, Report, Sample,
+};
 
 use crate::collectors::{CollectorSet, Ctx, Output, system};
 
@@ -90,6 +93,7 @@ impl Sampler {
         self.output.processes = None;
         self.collectors.collect(&self.ctx, &mut self.output);
         let mut metrics = std::mem::take(&mut self.output.samples);
+        drop_duplicate_series(&mut metrics);
         self.capacity_hint = metrics.len().max(16);
         if metrics.len() > MAX_SERIES_PER_REPORT {
             // Only a host with thousands of interfaces or mounts gets here;
@@ -120,6 +124,24 @@ impl Sampler {
             info,
             processes: self.output.processes.take(),
         }
+    }
+}
+
+/// The server refuses a whole report in which one series appears twice.
+/// Collectors are written not to produce that; this is the last line of
+/// defence against an odd host, keeping the first of each series.
+fn drop_duplicate_series(metrics: &mut Vec<Sample>) {
+    let mut seen: HashSet<(&str, &Labels)> = HashSet::with_capacity(metrics.len());
+    let duplicates: Vec<usize> = metrics
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| !seen.insert((s.name.as_str(), &s.labels)))
+        .map(|(i, _)| i)
+        .collect();
+    drop(seen);
+    for i in duplicates.into_iter().rev() {
+        let s = metrics.remove(i);
+        tracing::warn!(metric = %s.name, labels = ?s.labels, "duplicate series left out of the report");
     }
 }
 
@@ -154,6 +176,20 @@ mod tests {
         assert!(first.metrics.iter().all(|s| s.name != "cpu.usage_percent"));
         assert!(second.metrics.iter().any(|s| s.name == "cpu.usage_percent"));
         assert!(second.processes.is_some());
+    }
+
+    #[test]
+    fn duplicate_series_are_dropped_keeping_the_first() {
+        let mut metrics = vec![
+            Sample::new("fs.used_bytes", 1.0).with_label("mount", "/"),
+            Sample::new("fs.used_bytes", 2.0).with_label("mount", "/boot"),
+            Sample::new("fs.used_bytes", 3.0).with_label("mount", "/"),
+            Sample::new("load.1m", 0.5),
+            Sample::new("load.1m", 0.7),
+        ];
+        drop_duplicate_series(&mut metrics);
+        let values: Vec<f64> = metrics.iter().map(|s| s.value).collect();
+        assert_eq!(values, vec![1.0, 2.0, 0.5]);
     }
 
     #[test]

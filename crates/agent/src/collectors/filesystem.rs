@@ -78,19 +78,32 @@ pub struct Mount {
 }
 
 /// Parses a mounts table (`/proc/self/mounts` format), keeping real
-/// filesystems only, each device once (the first mount of a device wins;
-/// bind mounts and btrfs subvolumes of it would report the same space).
+/// filesystems only, each once:
+///
+/// - a mount hidden by a later mount on the same path is left out
+///   (`statvfs` on the path would measure the one on top);
+/// - each device is kept once, at its first visible mount (bind mounts and
+///   btrfs subvolumes of it report the same space).
+///
+/// So no mount point appears twice: the server refuses a report with a
+/// duplicate series.
 pub fn parse_mounts(text: &str) -> Vec<Mount> {
+    let table: Vec<(&str, Cow<'_, str>, &str)> = text
+        .lines()
+        .filter_map(|line| {
+            let mut f = line.split(' ');
+            let (device, mount_point, fstype) = (f.next()?, f.next()?, f.next()?);
+            Some((device, unescape_octal(mount_point), fstype))
+        })
+        .collect();
     let mut mounts: Vec<Mount> = Vec::new();
-    for line in text.lines() {
-        let mut f = line.split(' ');
-        let (Some(device), Some(mount_point), Some(fstype)) = (f.next(), f.next(), f.next()) else {
-            continue;
-        };
-        if is_skipped_fstype(fstype) || mounts.iter().any(|m| m.device == device) {
+    for (i, (device, mount_point, fstype)) in table.iter().enumerate() {
+        let hidden = table[i + 1..]
+            .iter()
+            .any(|(_, later, _)| later == mount_point);
+        if hidden || is_skipped_fstype(fstype) || mounts.iter().any(|m| m.device == *device) {
             continue;
         }
-        let mount_point = unescape_octal(mount_point);
         // The mount point becomes a label value, which the server refuses
         // with control characters or beyond its length limit; better to skip
         // one odd mount than to have the whole report refused.
@@ -98,9 +111,9 @@ pub fn parse_mounts(text: &str) -> Vec<Mount> {
             continue;
         }
         mounts.push(Mount {
-            device: device.to_owned(),
-            mount_point: mount_point.into_owned(),
-            fstype: fstype.to_owned(),
+            device: (*device).to_owned(),
+            mount_point: mount_point.clone().into_owned(),
+            fstype: (*fstype).to_owned(),
         });
     }
     mounts
@@ -259,6 +272,23 @@ mod tests {
         assert_eq!(mounts[0].device, "/dev/nvme0n1p2");
         assert_eq!(mounts[0].fstype, "btrfs");
         assert_eq!(mounts[3].fstype, "xfs");
+    }
+
+    #[test]
+    fn over_mounted_paths_appear_once_with_the_visible_mount() {
+        let text = "/dev/sda1 / ext4 rw 0 0\n\
+                    /dev/sdb1 /mnt ext4 rw 0 0\n\
+                    /dev/sdc1 /mnt xfs rw 0 0\n\
+                    /dev/sdd1 /data ext4 rw 0 0\n\
+                    tmpfs /data tmpfs rw 0 0\n";
+        let mounts = parse_mounts(text);
+        let got: Vec<(&str, &str)> = mounts
+            .iter()
+            .map(|m| (m.device.as_str(), m.mount_point.as_str()))
+            .collect();
+        // sdb1 is hidden under sdc1; sdd1 is hidden under a tmpfs, whose
+        // own numbers are not reported.
+        assert_eq!(got, vec![("/dev/sda1", "/"), ("/dev/sdc1", "/mnt")]);
     }
 
     #[test]
