@@ -79,7 +79,7 @@ impl<'de> Deserialize<'de> for Secret {
     about = "lxmon monitoring agent: collects host metrics and pushes them to lxmon-server"
 )]
 pub struct Cli {
-    /// Server base URL, e.g. https://lxmon.example.com [env: LXMON_SERVER]
+    /// Server base URL, starting with http:// or https:// [env: LXMON_SERVER]
     #[arg(long, value_name = "URL")]
     pub server: Option<String>,
     /// Agent key (visible in `ps`; prefer --key-file or LXMON_KEY_FILE) [env: LXMON_KEY]
