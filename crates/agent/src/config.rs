@@ -671,6 +671,17 @@ env = "prod"
     }
 
     #[test]
+    fn default_spool_dir_needs_a_writable_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let nested = dir.path().join("a/b");
+        assert!(dir_is_writable(&nested), "created and writable");
+        assert!(!dir_is_writable(Path::new("/proc/lxmon-agent-test")));
+        let explicit =
+            Config::resolve(&cli(&["--once", "--spool-dir", "/x/y"]), &env_of(&[])).unwrap();
+        assert_eq!(explicit.spool_dir(), PathBuf::from("/x/y"));
+    }
+
+    #[test]
     fn example_config_in_deploy_parses() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/agent.example.toml");
         let text = std::fs::read_to_string(&path).unwrap();
