@@ -16,6 +16,7 @@ pub mod auth;
 pub mod config;
 pub mod http;
 pub mod maintenance;
+pub mod ratelimit;
 pub mod state;
 pub mod telemetry;
 

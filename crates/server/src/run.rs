@@ -127,7 +127,7 @@ pub fn create_agent_keys(config: &ServerConfig, name: &str, count: u32) -> anyho
         store.create_agent_key(
             store.default_tenant(),
             &key_name,
-            &key.key_id,
+            &key.id,
             &key.secret_sha256,
         )?;
         keys.push(key);
@@ -136,13 +136,13 @@ pub fn create_agent_keys(config: &ServerConfig, name: &str, count: u32) -> anyho
     if count == 1 {
         println!(
             "Created agent key {name:?} (id {}). It is shown only once:",
-            keys[0].key_id
+            keys[0].id
         );
     } else {
         println!("Created {count} agent keys {name}-1..{name}-{count}. They are shown only once:");
     }
     for key in keys {
-        println!("{}", key.full_key);
+        println!("{}", key.full);
     }
     Ok(())
 }

@@ -1,7 +1,8 @@
 //! What every handler shares.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
 
 use lxmon_proto::TopProcesses;
 use lxmon_store::{HostId, Store};
@@ -9,6 +10,7 @@ use lxmon_store::{HostId, Store};
 use crate::auth::SessionKeys;
 use crate::config::ServerConfig;
 use crate::http::events::EventBus;
+use crate::ratelimit::FailureLimiter;
 use crate::telemetry::Telemetry;
 
 #[derive(Clone)]
@@ -21,6 +23,31 @@ pub struct AppState {
     /// worth a write per report; after a restart they return with the next one.
     pub processes: Arc<RwLock<HashMap<HostId, TopProcesses>>>,
     pub events: EventBus,
+    pub limits: Arc<Limits>,
+    /// TOTP secrets between setup and confirmation, by user. Memory only: a
+    /// restart just means running setup again.
+    pub pending_totp: Arc<Mutex<HashMap<String, Vec<u8>>>>,
+}
+
+/// Brute-force limits (failures per window).
+pub struct Limits {
+    /// Failed logins per account: 5 per 15 min.
+    pub login_per_account: FailureLimiter,
+    /// Failed logins per client address: 20 per 15 min.
+    pub login_per_ip: FailureLimiter,
+    /// Failed agent authentications per client address: 30 per minute.
+    pub agent_auth_per_ip: FailureLimiter,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        let quarter_hour = Duration::from_secs(15 * 60);
+        Limits {
+            login_per_account: FailureLimiter::new(5, quarter_hour),
+            login_per_ip: FailureLimiter::new(20, quarter_hour),
+            agent_auth_per_ip: FailureLimiter::new(30, Duration::from_secs(60)),
+        }
+    }
 }
 
 impl AppState {
@@ -38,6 +65,8 @@ impl AppState {
             telemetry: Arc::default(),
             processes: Arc::default(),
             events: EventBus::default(),
+            limits: Arc::default(),
+            pending_totp: Arc::default(),
         })
     }
 

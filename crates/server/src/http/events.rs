@@ -11,7 +11,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
 use lxmon_store::{HostId, TenantId};
@@ -19,7 +18,8 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, watch};
 use utoipa::{IntoParams, ToSchema};
 
-use super::error::{ApiError, ApiResult};
+use super::authz::Caller;
+use super::error::ApiResult;
 use super::servers::HostStatus;
 use crate::state::AppState;
 
@@ -93,23 +93,10 @@ pub struct EventsParams {
     security(("session" = [])))]
 pub async fn stream(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(params): Query<EventsParams>,
+    caller: Caller,
+    _params: Query<EventsParams>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
-    let header_token = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    let token = params
-        .token
-        .as_deref()
-        .or(header_token)
-        .ok_or_else(|| ApiError::unauthorized("log in first: missing token"))?;
-    let claims = state
-        .sessions
-        .verify(token, crate::now_ms() / 1000)
-        .map_err(|e| ApiError::unauthorized(format!("invalid session token: {e}")))?;
-    let tenant = claims.tenant;
+    let tenant = caller.tenant;
     let rx = state.events.subscribe();
     let closing = state.events.closing.subscribe();
     let events =

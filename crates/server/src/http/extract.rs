@@ -13,7 +13,7 @@ use lxmon_store::{AgentKey, TenantId};
 use std::sync::atomic::Ordering::Relaxed;
 
 use super::error::ApiError;
-use crate::auth::{Claims, TokenError, agent_secret_matches, parse_agent_key};
+use crate::auth::{agent_secret_matches, parse_agent_key};
 use crate::state::AppState;
 
 fn bearer(parts: &Parts) -> Option<&str> {
@@ -44,6 +44,11 @@ impl FromRequestParts<AppState> for AgentAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let ip_key = format!("ip:{}", client_ip(parts));
+        if let Err(wait) = state.limits.agent_auth_per_ip.check(&ip_key) {
+            state.telemetry.rejected("rate_limited");
+            return Err(ApiError::too_many(wait, "too many failed agent authentications from this address"));
+        }
         let presented = bearer(parts);
         let parsed = presented.and_then(parse_agent_key);
         let key = match parsed {
@@ -59,11 +64,20 @@ impl FromRequestParts<AppState> for AgentAuth {
             None => None,
         };
         match key {
-            Some(key) => Ok(AgentAuth {
-                tenant: key.tenant_id,
-                key,
-            }),
+            Some(key) => {
+                // Last use is shown to admins; a write per minute is enough.
+                let now = crate::now_ms();
+                if key.last_used_at.is_none_or(|t| now - t > 60_000) {
+                    let id = key.key_id.clone();
+                    let _ = state.blocking(move |s| s.touch_agent_key(&id, now)).await;
+                }
+                Ok(AgentAuth {
+                    tenant: key.tenant_id,
+                    key,
+                })
+            }
             None => {
+                state.limits.agent_auth_per_ip.fail(&ip_key);
                 state.telemetry.agent_auth_failures.fetch_add(1, Relaxed);
                 state.telemetry.rejected("unauthorized");
                 // The key id is public; the secret is never logged.
@@ -77,29 +91,6 @@ impl FromRequestParts<AppState> for AgentAuth {
                     "missing, unknown or revoked agent key",
                 ))
             }
-        }
-    }
-}
-
-/// An authenticated dashboard user (the claims of a valid session token).
-pub struct Session(pub Claims);
-
-impl FromRequestParts<AppState> for Session {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = bearer(parts)
-            .ok_or_else(|| ApiError::unauthorized("log in first: missing bearer token"))?;
-        match state.sessions.verify(token, crate::now_ms() / 1000) {
-            Ok(claims) => Ok(Session(claims)),
-            Err(TokenError::Expired) => Err(ApiError::new(
-                axum::http::StatusCode::UNAUTHORIZED,
-                "session_expired",
-                "session expired; log in again",
-            )),
-            Err(e) => Err(ApiError::unauthorized(format!(
-                "invalid session token: {e}"
-            ))),
         }
     }
 }

@@ -1,9 +1,12 @@
 //! The HTTP API: one module per area, routes and OpenAPI document built from
 //! the same list so neither can drift from the other.
 
+pub mod accounts;
 pub mod agent;
 pub mod assets;
+pub mod authz;
 pub mod compat;
+pub mod enroll;
 pub mod error;
 pub mod events;
 pub mod extract;
@@ -32,7 +35,11 @@ use crate::state::AppState;
     tags(
         (name = "agent", description = "Agent → server (agent key)"),
         (name = "servers", description = "Hosts and their metrics (session)"),
-        (name = "auth", description = "Dashboard sessions"),
+        (name = "auth", description = "Dashboard sessions and one's own account"),
+        (name = "users", description = "Users of a tenant (tenant admins)"),
+        (name = "tenants", description = "Tenants (platform admins)"),
+        (name = "agent-keys", description = "Agent keys and enrollment tokens (tenant admins)"),
+        (name = "audit", description = "The audit log (tenant admins)"),
         (name = "system", description = "Health and metadata"),
     )
 )]
@@ -73,10 +80,31 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(agent::heartbeat))
         .routes(routes!(agent::config))
         .routes(routes!(compat::push))
+        .routes(routes!(enroll::enroll))
+        .routes(routes!(enroll::install_script))
+        .routes(routes!(enroll::agent_unit))
+        .routes(routes!(enroll::agent_binary))
         .routes(routes!(session::login))
+        .routes(routes!(session::refresh))
+        .routes(routes!(session::logout))
         .routes(routes!(session::me))
+        .routes(routes!(session::change_password))
+        .routes(routes!(session::totp_setup))
+        .routes(routes!(session::totp_enable))
+        .routes(routes!(session::totp_disable))
+        .routes(routes!(session::accept_invite))
+        .routes(routes!(accounts::list_users, accounts::create_user))
+        .routes(routes!(accounts::get_user, accounts::patch_user, accounts::delete_user))
+        .routes(routes!(accounts::list_tenants, accounts::create_tenant))
+        .routes(routes!(accounts::get_tenant, accounts::patch_tenant, accounts::delete_tenant))
+        .routes(routes!(accounts::list_keys, accounts::create_key))
+        .routes(routes!(accounts::rotate_key))
+        .routes(routes!(accounts::revoke_key))
+        .routes(routes!(accounts::list_tokens, accounts::create_token))
+        .routes(routes!(accounts::revoke_token))
+        .routes(routes!(accounts::audit))
         .routes(routes!(servers::list))
-        .routes(routes!(servers::get))
+        .routes(routes!(servers::get, servers::delete))
         .routes(routes!(servers::metrics))
         .routes(routes!(servers::latest))
         .routes(routes!(events::stream))
@@ -88,11 +116,12 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 pub fn router(state: AppState) -> Router {
     let (api, doc) = api();
     let doc = Arc::new(doc);
-    api.route(
-        "/api/openapi.json",
-        get(move || async move { axum::Json(doc.as_ref().clone()) }),
-    )
-    .route("/metrics", get(system::prometheus))
+    // A route layer runs after routing, so it sees which route matched; the
+    // routes added after it (OpenAPI document, /metrics, the dashboard) are
+    // public.
+    api.route_layer(axum::middleware::from_fn_with_state(state.clone(), authz::authorize))
+        .route("/api/openapi.json", get(move || async move { axum::Json(doc.as_ref().clone()) }))
+        .route("/metrics", get(system::prometheus))
     .fallback(system::fallback)
     // Bodies are bounded per route by `extract::read_body`, which answers
     // with the JSON error shape instead of axum's plain-text 413.

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ApiResult};
-use super::extract::Session;
+use super::authz::{AuditNote, Caller};
 use crate::state::AppState;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
@@ -83,7 +83,7 @@ fn view(state: &AppState, host: Host) -> ServerView {
     security(("session" = [])))]
 pub async fn list(
     State(state): State<AppState>,
-    Session(claims): Session,
+    claims: Caller,
 ) -> ApiResult<Json<Vec<ServerView>>> {
     let hosts = state.blocking(move |s| s.hosts(claims.tenant)).await?;
     Ok(Json(hosts.into_iter().map(|h| view(&state, h)).collect()))
@@ -107,7 +107,7 @@ async fn host_or_404(state: &AppState, tenant: i64, id: HostId) -> ApiResult<Hos
     security(("session" = [])))]
 pub async fn get(
     State(state): State<AppState>,
-    Session(claims): Session,
+    claims: Caller,
     path: Result<Path<HostId>, PathRejection>,
 ) -> ApiResult<Json<ServerView>> {
     let id = host_id(path)?;
@@ -137,7 +137,7 @@ pub struct MetricsParams {
     security(("session" = [])))]
 pub async fn metrics(
     State(state): State<AppState>,
-    Session(claims): Session,
+    claims: Caller,
     path: Result<Path<HostId>, PathRejection>,
     params: Result<Query<MetricsParams>, QueryRejection>,
 ) -> ApiResult<Json<QueryResult>> {
@@ -189,6 +189,19 @@ pub async fn metrics(
     Ok(Json(result))
 }
 
+/// Delete a host with all its data; its agent keys are revoked.
+#[utoipa::path(delete, path = "/api/servers/{id}", tag = "servers", params(("id" = i64, Path)),
+    responses((status = 204), (status = 404, body = lxmon_proto::ErrorBody)),
+    security(("session" = [])))]
+pub async fn delete(State(state): State<AppState>, caller: Caller, path: Result<Path<HostId>, PathRejection>) -> ApiResult<axum::response::Response> {
+    let id = host_id(path)?;
+    let host = host_or_404(&state, caller.tenant, id).await?;
+    let tenant = caller.tenant;
+    state.blocking(move |s| s.delete_host(tenant, id)).await?;
+    state.processes.write().unwrap_or_else(|p| p.into_inner()).remove(&id);
+    Ok(AuditNote::new("host.delete", format!("host {} ({id})", host.hostname)).attach(axum::http::StatusCode::NO_CONTENT))
+}
+
 /// The most recent value of every series, with the latest top processes.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LatestView {
@@ -203,7 +216,7 @@ pub struct LatestView {
     security(("session" = [])))]
 pub async fn latest(
     State(state): State<AppState>,
-    Session(claims): Session,
+    claims: Caller,
     path: Result<Path<HostId>, PathRejection>,
 ) -> ApiResult<Json<LatestView>> {
     let id = host_id(path)?;
