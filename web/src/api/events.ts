@@ -1,0 +1,128 @@
+// The live event stream: GET /api/events?token=<jwt> (Server-Sent Events).
+// EventSource cannot send headers, hence the token in the query.
+//
+// The event name is the payload's `type`; payloads are the OpenAPI
+// document's LiveEvent:
+//   event: report  data: {"type":"report","host_id":1,"ts":<ms>}
+//   event: host    data: {"type":"host","host_id":1,"status":"online"|"offline","last_seen":<ms>|null}
+//
+// One connection is shared by every subscriber. While it is down, pages poll
+// instead (see `useLiveStatus`), so a server without the stream still works.
+
+import { getSession } from "./session";
+import type { LiveEvent as WireEvent } from "./types";
+
+export type ReportEvent = Extract<WireEvent, { type: "report" }>;
+export type HostEvent = Extract<WireEvent, { type: "host" }>;
+
+export type LiveEvent = { type: "report"; data: ReportEvent } | { type: "host"; data: HostEvent };
+
+type EventListener = (event: LiveEvent) => void;
+type StateListener = (connected: boolean) => void;
+
+const eventListeners = new Set<EventListener>();
+const stateListeners = new Set<StateListener>();
+let source: EventSource | null = null;
+let sourceToken: string | null = null;
+let connected = false;
+let retryTimer: ReturnType<typeof setTimeout> | null = null;
+let retryDelayMs = 1000;
+
+function setConnected(value: boolean) {
+  if (connected === value) return;
+  connected = value;
+  for (const listener of stateListeners) listener(value);
+}
+
+function parse<T>(raw: string, check: (v: Record<string, unknown>) => boolean): T | null {
+  try {
+    const value: unknown = JSON.parse(raw);
+    if (typeof value === "object" && value !== null && check(value as Record<string, unknown>)) return value as T;
+  } catch {
+    // A malformed event is skipped; the next one will do.
+  }
+  return null;
+}
+
+function dispatch(event: LiveEvent) {
+  for (const listener of eventListeners) listener(event);
+}
+
+function close() {
+  if (retryTimer) clearTimeout(retryTimer);
+  retryTimer = null;
+  source?.close();
+  source = null;
+  sourceToken = null;
+  setConnected(false);
+}
+
+function open() {
+  const session = getSession();
+  if (!session || typeof EventSource === "undefined") return;
+  if (source && sourceToken === session.token) return;
+  close();
+  sourceToken = session.token;
+  const es = new EventSource(`/api/events?token=${encodeURIComponent(session.token)}`);
+  source = es;
+  es.onopen = () => {
+    retryDelayMs = 1000;
+    setConnected(true);
+  };
+  es.addEventListener("report", (e) => {
+    const data = parse<ReportEvent>((e as MessageEvent<string>).data, (v) => typeof v.host_id === "number");
+    if (data) dispatch({ type: "report", data });
+  });
+  es.addEventListener("host", (e) => {
+    const data = parse<HostEvent>((e as MessageEvent<string>).data, (v) => typeof v.host_id === "number" && typeof v.status === "string");
+    if (data) dispatch({ type: "host", data });
+  });
+  es.onerror = () => {
+    setConnected(false);
+    // EventSource retries by itself while the connection is merely dropped;
+    // a refused one (404 before the server has the stream, 401 after the
+    // token expired) is CLOSED for good, so retry later with backoff.
+    if (es.readyState === EventSource.CLOSED) {
+      source = null;
+      sourceToken = null;
+      retryTimer = setTimeout(() => {
+        retryTimer = null;
+        if (eventListeners.size > 0 || stateListeners.size > 0) open();
+      }, retryDelayMs);
+      retryDelayMs = Math.min(retryDelayMs * 2, 60_000);
+    }
+  };
+}
+
+function releaseIfUnused() {
+  if (eventListeners.size === 0 && stateListeners.size === 0) close();
+}
+
+/** Calls `listener` for every live event until the returned function is called. */
+export function subscribeEvents(listener: EventListener): () => void {
+  eventListeners.add(listener);
+  open();
+  return () => {
+    eventListeners.delete(listener);
+    releaseIfUnused();
+  };
+}
+
+/** Calls `listener` when the stream connects or drops. */
+export function subscribeStreamState(listener: StateListener): () => void {
+  stateListeners.add(listener);
+  open();
+  return () => {
+    stateListeners.delete(listener);
+    releaseIfUnused();
+  };
+}
+
+export function isStreamConnected(): boolean {
+  return connected;
+}
+
+/** Drops the stream (at logout: its token is no longer valid). */
+export function closeEventStream(): void {
+  close();
+}

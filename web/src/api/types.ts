@@ -1,0 +1,42 @@
+// Names for the API's shapes, all taken from the generated OpenAPI types
+// (schema.d.ts, `npm run gen:api`), so a server change shows up as a type
+// error here rather than a blank chart.
+
+import type { components, paths } from "./schema";
+
+type Schemas = components["schemas"];
+
+export type Server = Schemas["ServerView"];
+export type HostStatus = Schemas["HostStatus"];
+export type LatestView = Schemas["LatestView"];
+export type LatestValue = Schemas["LatestValue"];
+export type ProcessInfo = Schemas["ProcessInfo"];
+export type QueryResult = Schemas["QueryResult"];
+export type MetricSeries = QueryResult["series"][number];
+export type LoginRequest = Schemas["LoginRequest"];
+export type LoginResponse = Schemas["LoginResponse"];
+export type WhoAmI = Schemas["WhoAmI"];
+export type Role = Schemas["Role"];
+export type ErrorBody = Schemas["ErrorBody"];
+export type LiveEvent = Schemas["LiveEvent"];
+
+/** The JSON body of a path's 200 answer. */
+export type Ok<P extends keyof paths, M extends keyof paths[P]> = paths[P][M] extends {
+  responses: { 200: { content: { "application/json": infer Body } } };
+}
+  ? Body
+  : never;
+
+/** A path's query parameters. */
+export type QueryOf<P extends keyof paths, M extends keyof paths[P]> = paths[P][M] extends {
+  parameters: { query?: infer Q };
+}
+  ? NonNullable<Q>
+  : never;
+
+/** A path's JSON request body. */
+export type BodyOf<P extends keyof paths, M extends keyof paths[P]> = paths[P][M] extends {
+  requestBody: { content: { "application/json": infer B } };
+}
+  ? B
+  : never;

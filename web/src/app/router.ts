@@ -1,0 +1,57 @@
+// A tiny router over the History API: the server answers every non-API path
+// with index.html, so /servers/3 can be loaded, reloaded and bookmarked.
+
+import { useSyncExternalStore } from "react";
+
+export type Route =
+  | { page: "overview" }
+  | { page: "server"; id: number }
+  | { page: "coming-soon"; name: string }
+  | { page: "not-found"; path: string };
+
+const listeners = new Set<() => void>();
+
+function notify() {
+  for (const listener of listeners) listener();
+}
+
+if (typeof window !== "undefined") window.addEventListener("popstate", notify);
+
+function subscribe(listener: () => void) {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+function snapshot(): string {
+  return window.location.pathname + window.location.search;
+}
+
+export function parseRoute(pathname: string): Route {
+  if (pathname === "/" || pathname === "" || pathname === "/login") return { page: "overview" };
+  const server = /^\/servers\/(\d+)\/?$/.exec(pathname);
+  if (server) return { page: "server", id: Number(server[1]) };
+  const soon = /^\/(commands|alarms|rules|channels|checks|users|tenants|keys|audit)\/?$/.exec(pathname);
+  if (soon) return { page: "coming-soon", name: soon[1]! };
+  return { page: "not-found", path: pathname };
+}
+
+/** The current path and search string; re-renders on navigation. */
+export function useLocation(): { pathname: string; search: string } {
+  const current = useSyncExternalStore(subscribe, snapshot, () => "/");
+  const q = current.indexOf("?");
+  return q === -1 ? { pathname: current, search: "" } : { pathname: current.slice(0, q), search: current.slice(q) };
+}
+
+export function navigate(to: string, options: { replace?: boolean } = {}): void {
+  if (to === snapshot()) return;
+  if (options.replace) window.history.replaceState(null, "", to);
+  else window.history.pushState(null, "", to);
+  notify();
+}
+
+/** Plain clicks on in-app links navigate without a reload; modified clicks open a tab as usual. */
+export function handleLinkClick(event: React.MouseEvent<HTMLAnchorElement>, to: string): void {
+  if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+  event.preventDefault();
+  navigate(to);
+}

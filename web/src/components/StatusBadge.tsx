@@ -1,0 +1,18 @@
+import type { HostState } from "../lib/status";
+
+const STYLES: Record<HostState, { dot: string; text: string; label: string }> = {
+  online: { dot: "bg-emerald-500", text: "text-emerald-700 dark:text-emerald-400", label: "online" },
+  offline: { dot: "bg-rose-500", text: "text-rose-700 dark:text-rose-400", label: "offline" },
+  never: { dot: "bg-slate-400", text: "text-slate-500 dark:text-slate-400", label: "no data" },
+};
+
+/** A coloured dot and word; the word keeps the state readable without colour. */
+export function StatusBadge({ state }: { state: HostState }) {
+  const style = STYLES[state];
+  return (
+    <span className={`inline-flex items-center gap-1.5 text-xs font-medium ${style.text}`}>
+      <span aria-hidden="true" className={`h-2 w-2 shrink-0 rounded-full ${style.dot}`} />
+      {style.label}
+    </span>
+  );
+}
