@@ -19,7 +19,6 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-
 /// Fills a buffer from the OS random source.
 pub fn random_bytes<const N: usize>() -> [u8; N] {
     let mut buf = [0u8; N];
@@ -78,7 +77,12 @@ pub struct NewSecret {
 
 /// Makes a secret whose public id is `id` (random when `None`).
 pub fn generate_secret(kind: SecretKind, id: Option<String>) -> NewSecret {
-    let id = id.unwrap_or_else(|| random_bytes::<8>().iter().map(|b| format!("{b:02x}")).collect());
+    let id = id.unwrap_or_else(|| {
+        random_bytes::<8>()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    });
     let secret = B64.encode(random_bytes::<32>());
     NewSecret {
         full: format!("{}{id}.{secret}", kind.prefix()),
@@ -97,7 +101,11 @@ pub fn generate_agent_key() -> NewSecret {
 pub fn parse_secret(kind: SecretKind, value: &str) -> Option<(&str, &str)> {
     let rest = value.strip_prefix(kind.prefix())?;
     let (id, secret) = rest.split_once('.')?;
-    (!id.is_empty() && id.len() <= 32 && id.bytes().all(|b| b.is_ascii_alphanumeric()) && !secret.is_empty() && secret.len() <= 64)
+    (!id.is_empty()
+        && id.len() <= 32
+        && id.bytes().all(|b| b.is_ascii_alphanumeric())
+        && !secret.is_empty()
+        && secret.len() <= 64)
         .then_some((id, secret))
 }
 
@@ -126,11 +134,17 @@ pub mod totp {
     const STEP_S: i64 = 30;
 
     fn code_at(secret: &[u8], counter: u64) -> u32 {
-        let mut mac = Hmac::<sha1::Sha1>::new_from_slice(secret).expect("HMAC takes any key length");
+        let mut mac =
+            Hmac::<sha1::Sha1>::new_from_slice(secret).expect("HMAC takes any key length");
         mac.update(&counter.to_be_bytes());
         let hash = mac.finalize().into_bytes();
         let offset = (hash[19] & 0x0f) as usize;
-        let value = u32::from_be_bytes([hash[offset] & 0x7f, hash[offset + 1], hash[offset + 2], hash[offset + 3]]);
+        let value = u32::from_be_bytes([
+            hash[offset] & 0x7f,
+            hash[offset + 1],
+            hash[offset + 2],
+            hash[offset + 3],
+        ]);
         value % 1_000_000
     }
 
@@ -192,9 +206,18 @@ pub mod totp {
     pub fn provisioning_uri(secret: &[u8], username: &str) -> String {
         let user: String = username
             .bytes()
-            .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
             .collect();
-        format!("otpauth://totp/lxmon:{user}?secret={}&issuer=lxmon&algorithm=SHA1&digits=6&period=30", base32(secret))
+        format!(
+            "otpauth://totp/lxmon:{user}?secret={}&issuer=lxmon&algorithm=SHA1&digits=6&period=30",
+            base32(secret)
+        )
     }
 }
 
@@ -330,11 +353,20 @@ mod tests {
     fn totp_matches_rfc6238_vectors() {
         // RFC 6238 appendix B, SHA-1 secret "12345678901234567890" (last 6 digits).
         let secret = b"12345678901234567890";
-        for (t, expected) in [(59, "287082"), (1111111109, "081804"), (1111111111, "050471"), (1234567890, "005924"), (2000000000, "279037")] {
+        for (t, expected) in [
+            (59, "287082"),
+            (1111111109, "081804"),
+            (1111111111, "050471"),
+            (1234567890, "005924"),
+            (2000000000, "279037"),
+        ] {
             assert_eq!(totp::code(secret, t), expected, "t={t}");
         }
         assert!(totp::verify(secret, "287082", 59));
-        assert!(totp::verify(secret, "287082", 59 + 30), "one step of skew is accepted");
+        assert!(
+            totp::verify(secret, "287082", 59 + 30),
+            "one step of skew is accepted"
+        );
         assert!(!totp::verify(secret, "287082", 59 + 90));
         assert!(!totp::verify(secret, "28708", 59));
         assert_eq!(totp::base32(b"foobar"), "MZXW6YTBOI");
@@ -348,7 +380,10 @@ mod tests {
         assert_eq!(id, k.id);
         assert!(agent_secret_matches(secret, &k.secret_sha256));
         assert!(!agent_secret_matches("other", &k.secret_sha256));
-        assert!(parse_agent_key("lxe_short.x").is_none(), "another kind's prefix");
+        assert!(
+            parse_agent_key("lxe_short.x").is_none(),
+            "another kind's prefix"
+        );
         assert!(parse_agent_key("Bearer nonsense").is_none());
     }
 

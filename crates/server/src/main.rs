@@ -30,7 +30,7 @@ struct CommonArgs {
     #[arg(long, env = "LXMON_DATA_DIR", global = true)]
     data_dir: Option<PathBuf>,
     /// TOML configuration file.
-    #[arg(long, env = "LXMON_CONFIG", global = true)]
+    #[arg(long, env = "LXMON_SERVER_CONFIG", global = true)]
     config: Option<PathBuf>,
     /// Seconds of silence before a host shows offline.
     #[arg(long, env = "LXMON_OFFLINE_AFTER_S", global = true)]

@@ -27,7 +27,9 @@ impl FailureLimiter {
     pub fn check(&self, key: &str) -> Result<(), u64> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         match entries.get(key) {
-            Some((start, count)) if *count >= self.max_failures && start.elapsed() < self.window => {
+            Some((start, count))
+                if *count >= self.max_failures && start.elapsed() < self.window =>
+            {
                 Err((self.window - start.elapsed()).as_secs().max(1))
             }
             _ => Ok(()),
@@ -48,7 +50,10 @@ impl FailureLimiter {
     }
 
     pub fn reset(&self, key: &str) {
-        self.entries.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+        self.entries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key);
     }
 }
 

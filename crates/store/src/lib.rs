@@ -61,7 +61,12 @@ pub trait Store: Send + Sync + 'static {
     fn create_tenant(&self, name: &str) -> Result<Tenant>;
     fn tenants(&self) -> Result<Vec<Tenant>>;
     fn tenant(&self, id: TenantId) -> Result<Option<Tenant>>;
-    fn update_tenant(&self, id: TenantId, name: Option<&str>, suspended: Option<bool>) -> Result<Tenant>;
+    fn update_tenant(
+        &self,
+        id: TenantId,
+        name: Option<&str>,
+        suspended: Option<bool>,
+    ) -> Result<Tenant>;
     /// Deletes the tenant and all it owns (hosts, series, users, keys,
     /// tokens, audit). The default tenant cannot be deleted.
     fn delete_tenant(&self, id: TenantId) -> Result<()>;
@@ -91,7 +96,13 @@ pub trait Store: Send + Sync + 'static {
     fn user_count(&self) -> Result<u64>;
 
     // --- agent keys --------------------------------------------------------
-    fn create_agent_key(&self, tenant: TenantId, name: &str, key_id: &str, secret_sha256: &[u8; 32]) -> Result<AgentKey>;
+    fn create_agent_key(
+        &self,
+        tenant: TenantId,
+        name: &str,
+        key_id: &str,
+        secret_sha256: &[u8; 32],
+    ) -> Result<AgentKey>;
     /// Looks a key up by its public id. Global, because authentication
     /// happens before the tenant is known; the record names its tenant.
     fn agent_key(&self, key_id: &str) -> Result<Option<AgentKey>>;
@@ -111,7 +122,11 @@ pub trait Store: Send + Sync + 'static {
     fn touch_agent_key(&self, key_id: &str, now_ms: i64) -> Result<()>;
 
     // --- enrollment tokens -------------------------------------------------
-    fn create_enrollment_token(&self, tenant: TenantId, token: &NewEnrollmentToken) -> Result<EnrollmentToken>;
+    fn create_enrollment_token(
+        &self,
+        tenant: TenantId,
+        token: &NewEnrollmentToken,
+    ) -> Result<EnrollmentToken>;
     fn enrollment_tokens(&self, tenant: TenantId) -> Result<Vec<EnrollmentToken>>;
     /// By public id across tenants: an install script presents only the token.
     fn enrollment_token(&self, token_id: &str) -> Result<Option<EnrollmentToken>>;

@@ -9,7 +9,10 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use lxmon_proto::Labels;
-use lxmon_store::{AgentKey, AuditEntry, AuditFilter, EnrollmentToken, Invite, NewEnrollmentToken, Role, Tenant, User, UserPatch};
+use lxmon_store::{
+    AgentKey, AuditEntry, AuditFilter, EnrollmentToken, Invite, NewEnrollmentToken, Role, Tenant,
+    User, UserPatch,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -20,17 +23,23 @@ use crate::auth::{self, SecretKind};
 use crate::state::AppState;
 
 fn id_of(path: Result<Path<i64>, PathRejection>, what: &str) -> ApiResult<i64> {
-    path.map(|Path(id)| id).map_err(|_| ApiError::bad_request("bad_path", format!("{what} id must be an integer")))
+    path.map(|Path(id)| id)
+        .map_err(|_| ApiError::bad_request("bad_path", format!("{what} id must be an integer")))
 }
 
 fn valid_name(name: &str, what: &str) -> ApiResult<()> {
     let ok = !name.is_empty()
         && name.len() <= 64
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b'@'));
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b'@'));
     if ok {
         Ok(())
     } else {
-        Err(ApiError::unprocessable("invalid_name", format!("{what} must be 1-64 characters of A-Z a-z 0-9 _ . - @")))
+        Err(ApiError::unprocessable(
+            "invalid_name",
+            format!("{what} must be 1-64 characters of A-Z a-z 0-9 _ . - @"),
+        ))
     }
 }
 
@@ -66,7 +75,10 @@ impl From<User> for UserView {
 
 /// Users of the caller's tenant.
 #[utoipa::path(get, path = "/api/users", tag = "users", responses((status = 200, body = Vec<UserView>)), security(("session" = [])))]
-pub async fn list_users(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<UserView>>> {
+pub async fn list_users(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Vec<UserView>>> {
     let users = state.blocking(move |s| s.users(caller.tenant)).await?;
     Ok(Json(users.into_iter().map(UserView::from).collect()))
 }
@@ -92,7 +104,9 @@ const INVITE_TTL_MS: i64 = 7 * 86_400_000;
 
 fn may_grant(caller: &Caller, role: Role) -> ApiResult<()> {
     if role == Role::PlatformAdmin && caller.role != Role::PlatformAdmin {
-        return Err(ApiError::forbidden("only platform admins grant platform_admin"));
+        return Err(ApiError::forbidden(
+            "only platform admins grant platform_admin",
+        ));
     }
     Ok(())
 }
@@ -102,7 +116,11 @@ fn may_grant(caller: &Caller, role: Role) -> ApiResult<()> {
     responses((status = 201, body = CreatedUser), (status = 403, body = lxmon_proto::ErrorBody), (status = 409, body = lxmon_proto::ErrorBody),
         (status = 422, body = lxmon_proto::ErrorBody)),
     security(("session" = [])))]
-pub async fn create_user(State(state): State<AppState>, caller: Caller, body: Result<Json<CreateUser>, JsonRejection>) -> ApiResult<Response> {
+pub async fn create_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Result<Json<CreateUser>, JsonRejection>,
+) -> ApiResult<Response> {
     let Json(req) = body?;
     valid_name(&req.username, "username")?;
     may_grant(&caller, req.role)?;
@@ -110,7 +128,10 @@ pub async fn create_user(State(state): State<AppState>, caller: Caller, body: Re
     let (hash, invite_secret) = match req.password {
         Some(password) => {
             check_new_password(&password)?;
-            (tokio::task::spawn_blocking(move || auth::hash_password(&password)).await?, None)
+            (
+                tokio::task::spawn_blocking(move || auth::hash_password(&password)).await?,
+                None,
+            )
         }
         None => (String::new(), Some(auth::random_bytes::<32>())),
     };
@@ -123,10 +144,18 @@ pub async fn create_user(State(state): State<AppState>, caller: Caller, body: Re
     });
     let username = req.username.clone();
     let role = req.role;
-    let id = state.blocking(move |s| s.create_user(tenant, &username, &hash, role, invite.as_ref())).await?;
-    let user = state.blocking(move |s| s.user(tenant, id)).await?.ok_or_else(|| ApiError::not_found("user"))?;
+    let id = state
+        .blocking(move |s| s.create_user(tenant, &username, &hash, role, invite.as_ref()))
+        .await?;
+    let user = state
+        .blocking(move |s| s.user(tenant, id))
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?;
     let invite_token = invite_secret_text.map(|secret| format!("lxi_{id}.{secret}"));
-    let note = AuditNote::new("user.create", format!("user {} ({})", user.username, user.role.as_str()));
+    let note = AuditNote::new(
+        "user.create",
+        format!("user {} ({})", user.username, user.role.as_str()),
+    );
     Ok(note.attach((
         StatusCode::CREATED,
         Json(CreatedUser {
@@ -139,13 +168,20 @@ pub async fn create_user(State(state): State<AppState>, caller: Caller, body: Re
 
 async fn user_in_tenant(state: &AppState, caller: &Caller, id: i64) -> ApiResult<User> {
     let tenant = caller.tenant;
-    state.blocking(move |s| s.user(tenant, id)).await?.ok_or_else(|| ApiError::not_found("user"))
+    state
+        .blocking(move |s| s.user(tenant, id))
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))
 }
 
 /// One user of the caller's tenant.
 #[utoipa::path(get, path = "/api/users/{id}", tag = "users", params(("id" = i64, Path)),
     responses((status = 200, body = UserView), (status = 404, body = lxmon_proto::ErrorBody)), security(("session" = [])))]
-pub async fn get_user(State(state): State<AppState>, caller: Caller, path: Result<Path<i64>, PathRejection>) -> ApiResult<Json<UserView>> {
+pub async fn get_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: Result<Path<i64>, PathRejection>,
+) -> ApiResult<Json<UserView>> {
     let id = id_of(path, "user")?;
     Ok(Json(user_in_tenant(&state, &caller, id).await?.into()))
 }
@@ -172,13 +208,20 @@ pub async fn patch_user(
     let Json(req) = body?;
     let target = user_in_tenant(&state, &caller, id).await?;
     if target.role == Role::PlatformAdmin && caller.role != Role::PlatformAdmin {
-        return Err(ApiError::forbidden("only platform admins change platform admins"));
+        return Err(ApiError::forbidden(
+            "only platform admins change platform admins",
+        ));
     }
     if let Some(role) = req.role {
         may_grant(&caller, role)?;
     }
-    if target.id == caller.user_id && (req.disabled == Some(true) || req.role.is_some_and(|r| r != target.role)) {
-        return Err(ApiError::unprocessable("self_change", "you cannot disable yourself or change your own role"));
+    if target.id == caller.user_id
+        && (req.disabled == Some(true) || req.role.is_some_and(|r| r != target.role))
+    {
+        return Err(ApiError::unprocessable(
+            "self_change",
+            "you cannot disable yourself or change your own role",
+        ));
     }
     let password_hash = match req.password {
         Some(p) => {
@@ -195,7 +238,9 @@ pub async fn patch_user(
         ..Default::default()
     };
     let tenant = caller.tenant;
-    let user = state.blocking(move |s| s.update_user(tenant, id, &patch)).await?;
+    let user = state
+        .blocking(move |s| s.update_user(tenant, id, &patch))
+        .await?;
     let mut changes = Vec::new();
     if let Some(r) = req.role {
         changes.push(format!("role={}", r.as_str()));
@@ -215,18 +260,30 @@ pub async fn patch_user(
 #[utoipa::path(delete, path = "/api/users/{id}", tag = "users", params(("id" = i64, Path)),
     responses((status = 204), (status = 403, body = lxmon_proto::ErrorBody), (status = 404, body = lxmon_proto::ErrorBody)),
     security(("session" = [])))]
-pub async fn delete_user(State(state): State<AppState>, caller: Caller, path: Result<Path<i64>, PathRejection>) -> ApiResult<Response> {
+pub async fn delete_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: Result<Path<i64>, PathRejection>,
+) -> ApiResult<Response> {
     let id = id_of(path, "user")?;
     let target = user_in_tenant(&state, &caller, id).await?;
     if target.role == Role::PlatformAdmin && caller.role != Role::PlatformAdmin {
-        return Err(ApiError::forbidden("only platform admins delete platform admins"));
+        return Err(ApiError::forbidden(
+            "only platform admins delete platform admins",
+        ));
     }
     if target.id == caller.user_id {
-        return Err(ApiError::unprocessable("self_change", "you cannot delete yourself"));
+        return Err(ApiError::unprocessable(
+            "self_change",
+            "you cannot delete yourself",
+        ));
     }
     let tenant = caller.tenant;
     state.blocking(move |s| s.delete_user(tenant, id)).await?;
-    Ok(AuditNote::new("user.delete", format!("user {}", target.username)).attach(StatusCode::NO_CONTENT))
+    Ok(
+        AuditNote::new("user.delete", format!("user {}", target.username))
+            .attach(StatusCode::NO_CONTENT),
+    )
 }
 
 // --- tenants ---------------------------------------------------------------
@@ -244,22 +301,34 @@ pub struct CreateTenant {
 
 #[utoipa::path(post, path = "/api/tenants", tag = "tenants", request_body = CreateTenant,
     responses((status = 201, body = Tenant), (status = 409, body = lxmon_proto::ErrorBody)), security(("session" = [])))]
-pub async fn create_tenant(State(state): State<AppState>, body: Result<Json<CreateTenant>, JsonRejection>) -> ApiResult<Response> {
+pub async fn create_tenant(
+    State(state): State<AppState>,
+    body: Result<Json<CreateTenant>, JsonRejection>,
+) -> ApiResult<Response> {
     let Json(req) = body?;
     valid_name(&req.name, "tenant name")?;
     let tenant = state.blocking(move |s| s.create_tenant(&req.name)).await?;
-    let mut note = AuditNote::new("tenant.create", format!("tenant {} ({})", tenant.name, tenant.id));
+    let mut note = AuditNote::new(
+        "tenant.create",
+        format!("tenant {} ({})", tenant.name, tenant.id),
+    );
     note.tenant = Some(tenant.id);
     Ok(note.attach((StatusCode::CREATED, Json(tenant))))
 }
 
 async fn tenant_or_404(state: &AppState, id: i64) -> ApiResult<Tenant> {
-    state.blocking(move |s| s.tenant(id)).await?.ok_or_else(|| ApiError::not_found("tenant"))
+    state
+        .blocking(move |s| s.tenant(id))
+        .await?
+        .ok_or_else(|| ApiError::not_found("tenant"))
 }
 
 #[utoipa::path(get, path = "/api/tenants/{id}", tag = "tenants", params(("id" = i64, Path)),
     responses((status = 200, body = Tenant), (status = 404, body = lxmon_proto::ErrorBody)), security(("session" = [])))]
-pub async fn get_tenant(State(state): State<AppState>, path: Result<Path<i64>, PathRejection>) -> ApiResult<Json<Tenant>> {
+pub async fn get_tenant(
+    State(state): State<AppState>,
+    path: Result<Path<i64>, PathRejection>,
+) -> ApiResult<Json<Tenant>> {
     let id = id_of(path, "tenant")?;
     Ok(Json(tenant_or_404(&state, id).await?))
 }
@@ -286,10 +355,18 @@ pub async fn patch_tenant(
         valid_name(name, "tenant name")?;
     }
     if req.suspended == Some(true) && id == caller.home_tenant {
-        return Err(ApiError::unprocessable("self_change", "you cannot suspend your own tenant"));
+        return Err(ApiError::unprocessable(
+            "self_change",
+            "you cannot suspend your own tenant",
+        ));
     }
-    let tenant = state.blocking(move |s| s.update_tenant(id, req.name.as_deref(), req.suspended)).await?;
-    let mut note = AuditNote::new("tenant.update", format!("tenant {} ({})", tenant.name, tenant.id));
+    let tenant = state
+        .blocking(move |s| s.update_tenant(id, req.name.as_deref(), req.suspended))
+        .await?;
+    let mut note = AuditNote::new(
+        "tenant.update",
+        format!("tenant {} ({})", tenant.name, tenant.id),
+    );
     note.detail = format!("suspended={}", tenant.suspended);
     note.tenant = Some(tenant.id);
     Ok(note.attach(Json(tenant)))
@@ -313,11 +390,17 @@ pub async fn delete_tenant(
     let Json(req) = body?;
     let tenant = tenant_or_404(&state, id).await?;
     if req.confirm != tenant.name {
-        return Err(ApiError::unprocessable("confirmation_mismatch", "type the tenant's name to confirm"));
+        return Err(ApiError::unprocessable(
+            "confirmation_mismatch",
+            "type the tenant's name to confirm",
+        ));
     }
     state.blocking(move |s| s.delete_tenant(id)).await?;
     // Recorded outside the deleted tenant, which takes its own audit with it.
-    let mut note = AuditNote::new("tenant.delete", format!("tenant {} ({})", tenant.name, tenant.id));
+    let mut note = AuditNote::new(
+        "tenant.delete",
+        format!("tenant {} ({})", tenant.name, tenant.id),
+    );
     note.tenant = None;
     Ok(note.attach(StatusCode::NO_CONTENT))
 }
@@ -371,10 +454,17 @@ impl AgentKeyView {
 }
 
 #[utoipa::path(get, path = "/api/agent-keys", tag = "agent-keys", responses((status = 200, body = Vec<AgentKeyView>)), security(("session" = [])))]
-pub async fn list_keys(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<AgentKeyView>>> {
+pub async fn list_keys(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Vec<AgentKeyView>>> {
     let keys = state.blocking(move |s| s.agent_keys(caller.tenant)).await?;
     let now = crate::now_ms();
-    Ok(Json(keys.into_iter().map(|k| AgentKeyView::new(k, now)).collect()))
+    Ok(Json(
+        keys.into_iter()
+            .map(|k| AgentKeyView::new(k, now))
+            .collect(),
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -391,13 +481,22 @@ pub struct CreatedKey {
 
 #[utoipa::path(post, path = "/api/agent-keys", tag = "agent-keys", request_body = CreateKey,
     responses((status = 201, body = CreatedKey)), security(("session" = [])))]
-pub async fn create_key(State(state): State<AppState>, caller: Caller, body: Result<Json<CreateKey>, JsonRejection>) -> ApiResult<Response> {
+pub async fn create_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Result<Json<CreateKey>, JsonRejection>,
+) -> ApiResult<Response> {
     let Json(req) = body?;
     valid_name(&req.name, "key name")?;
     let secret = auth::generate_agent_key();
     let (tenant, id, digest) = (caller.tenant, secret.id.clone(), secret.secret_sha256);
-    let key = state.blocking(move |s| s.create_agent_key(tenant, &req.name, &id, &digest)).await?;
-    let note = AuditNote::new("agent_key.create", format!("key {} ({})", key.key_id, key.name));
+    let key = state
+        .blocking(move |s| s.create_agent_key(tenant, &req.name, &id, &digest))
+        .await?;
+    let note = AuditNote::new(
+        "agent_key.create",
+        format!("key {} ({})", key.key_id, key.name),
+    );
     Ok(note.attach((
         StatusCode::CREATED,
         Json(CreatedKey {
@@ -414,7 +513,8 @@ pub struct RotateKey {
 }
 
 fn key_id_of(path: Result<Path<String>, PathRejection>) -> ApiResult<String> {
-    path.map(|Path(id)| id).map_err(|_| ApiError::bad_request("bad_path", "bad key id"))
+    path.map(|Path(id)| id)
+        .map_err(|_| ApiError::bad_request("bad_path", "bad key id"))
 }
 
 /// Issue a successor key for the same host; the old one works for the grace
@@ -428,14 +528,32 @@ pub async fn rotate_key(
     body: Option<Json<RotateKey>>,
 ) -> ApiResult<Response> {
     let key_id = key_id_of(path)?;
-    let grace_ms = i64::from(body.and_then(|Json(b)| b.grace_s).unwrap_or(86_400).min(30 * 86_400)) * 1000;
+    let grace_ms = i64::from(
+        body.and_then(|Json(b)| b.grace_s)
+            .unwrap_or(86_400)
+            .min(30 * 86_400),
+    ) * 1000;
     let secret = auth::generate_agent_key();
     let (tenant, new_id, digest) = (caller.tenant, secret.id.clone(), secret.secret_sha256);
     let old_id = key_id.clone();
     let key = state
-        .blocking(move |s| s.rotate_agent_key(tenant, &old_id, &new_id, &digest, crate::now_ms() + grace_ms))
+        .blocking(move |s| {
+            s.rotate_agent_key(
+                tenant,
+                &old_id,
+                &new_id,
+                &digest,
+                crate::now_ms() + grace_ms,
+            )
+        })
         .await
-        .map_err(|e| if e.status == StatusCode::NOT_FOUND { ApiError::not_found("agent key") } else { e })?;
+        .map_err(|e| {
+            if e.status == StatusCode::NOT_FOUND {
+                ApiError::not_found("agent key")
+            } else {
+                e
+            }
+        })?;
     let mut note = AuditNote::new("agent_key.rotate", format!("key {key_id}"));
     note.detail = format!("successor {}, grace {} s", key.key_id, grace_ms / 1000);
     Ok(note.attach((
@@ -450,13 +568,23 @@ pub async fn rotate_key(
 /// Revoke a key at once.
 #[utoipa::path(delete, path = "/api/agent-keys/{key_id}", tag = "agent-keys", params(("key_id" = String, Path)),
     responses((status = 204), (status = 404, body = lxmon_proto::ErrorBody)), security(("session" = [])))]
-pub async fn revoke_key(State(state): State<AppState>, caller: Caller, path: Result<Path<String>, PathRejection>) -> ApiResult<Response> {
+pub async fn revoke_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: Result<Path<String>, PathRejection>,
+) -> ApiResult<Response> {
     let key_id = key_id_of(path)?;
     let (tenant, id) = (caller.tenant, key_id.clone());
     state
         .blocking(move |s| s.revoke_agent_key(tenant, &id))
         .await
-        .map_err(|e| if e.status == StatusCode::NOT_FOUND { ApiError::not_found("agent key") } else { e })?;
+        .map_err(|e| {
+            if e.status == StatusCode::NOT_FOUND {
+                ApiError::not_found("agent key")
+            } else {
+                e
+            }
+        })?;
     Ok(AuditNote::new("agent_key.revoke", format!("key {key_id}")).attach(StatusCode::NO_CONTENT))
 }
 
@@ -491,8 +619,13 @@ impl From<EnrollmentToken> for EnrollmentTokenView {
 
 #[utoipa::path(get, path = "/api/enrollment-tokens", tag = "agent-keys", responses((status = 200, body = Vec<EnrollmentTokenView>)),
     security(("session" = [])))]
-pub async fn list_tokens(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<EnrollmentTokenView>>> {
-    let tokens = state.blocking(move |s| s.enrollment_tokens(caller.tenant)).await?;
+pub async fn list_tokens(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Vec<EnrollmentTokenView>>> {
+    let tokens = state
+        .blocking(move |s| s.enrollment_tokens(caller.tenant))
+        .await?;
     Ok(Json(tokens.into_iter().map(Into::into).collect()))
 }
 
@@ -530,7 +663,10 @@ pub async fn create_token(
     let expires_in = req.expires_in_s.unwrap_or(86_400);
     let max_uses = req.max_uses.unwrap_or(1);
     if !(60..=30 * 86_400).contains(&expires_in) || !(1..=10_000).contains(&max_uses) {
-        return Err(ApiError::unprocessable("invalid_token", "expires_in_s must be 60..2592000 and max_uses 1..10000"));
+        return Err(ApiError::unprocessable(
+            "invalid_token",
+            "expires_in_s must be 60..2592000 and max_uses 1..10000",
+        ));
     }
     lxmon_proto::validate_labels("token labels", &req.labels)?;
     let secret = auth::generate_secret(SecretKind::EnrollmentToken, None);
@@ -543,14 +679,25 @@ pub async fn create_token(
         expires_at: crate::now_ms() + i64::from(expires_in) * 1000,
     };
     let tenant = caller.tenant;
-    let token = state.blocking(move |s| s.create_enrollment_token(tenant, &new)).await?;
-    let host = headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("SERVER:8080");
+    let token = state
+        .blocking(move |s| s.create_enrollment_token(tenant, &new))
+        .await?;
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("SERVER:8080");
     let base = format!("http://{host}");
-    let note = AuditNote::new("enrollment_token.create", format!("token {} ({})", token.id, token.name));
+    let note = AuditNote::new(
+        "enrollment_token.create",
+        format!("token {} ({})", token.id, token.name),
+    );
     Ok(note.attach((
         StatusCode::CREATED,
         Json(CreatedToken {
-            install_command: format!("curl -fsSL {base}/install.sh | sudo sh -s -- --server {base} --token {}", secret.full),
+            install_command: format!(
+                "curl -fsSL {base}/install.sh | sudo sh -s -- --server {base} --token {}",
+                secret.full
+            ),
             token: secret.full,
             info: token.into(),
         }),
@@ -559,14 +706,27 @@ pub async fn create_token(
 
 #[utoipa::path(delete, path = "/api/enrollment-tokens/{id}", tag = "agent-keys", params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = lxmon_proto::ErrorBody)), security(("session" = [])))]
-pub async fn revoke_token(State(state): State<AppState>, caller: Caller, path: Result<Path<i64>, PathRejection>) -> ApiResult<Response> {
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: Result<Path<i64>, PathRejection>,
+) -> ApiResult<Response> {
     let id = id_of(path, "token")?;
     let tenant = caller.tenant;
     state
         .blocking(move |s| s.revoke_enrollment_token(tenant, id))
         .await
-        .map_err(|e| if e.status == StatusCode::NOT_FOUND { ApiError::not_found("enrollment token") } else { e })?;
-    Ok(AuditNote::new("enrollment_token.revoke", format!("token {id}")).attach(StatusCode::NO_CONTENT))
+        .map_err(|e| {
+            if e.status == StatusCode::NOT_FOUND {
+                ApiError::not_found("enrollment token")
+            } else {
+                e
+            }
+        })?;
+    Ok(
+        AuditNote::new("enrollment_token.revoke", format!("token {id}"))
+            .attach(StatusCode::NO_CONTENT),
+    )
 }
 
 // --- audit -----------------------------------------------------------------
@@ -597,7 +757,11 @@ pub struct AuditPage {
 /// The audit log of the caller's tenant, newest first.
 #[utoipa::path(get, path = "/api/audit", tag = "audit", params(AuditParams),
     responses((status = 200, body = AuditPage)), security(("session" = [])))]
-pub async fn audit(State(state): State<AppState>, caller: Caller, params: Result<Query<AuditParams>, QueryRejection>) -> ApiResult<Json<AuditPage>> {
+pub async fn audit(
+    State(state): State<AppState>,
+    caller: Caller,
+    params: Result<Query<AuditParams>, QueryRejection>,
+) -> ApiResult<Json<AuditPage>> {
     let Query(p) = params?;
     let limit = p.limit.unwrap_or(100).clamp(1, 1000);
     let filter = AuditFilter {
@@ -610,6 +774,11 @@ pub async fn audit(State(state): State<AppState>, caller: Caller, params: Result
         limit,
     };
     let entries = state.blocking(move |s| s.audit_log(&filter)).await?;
-    let next_before = (entries.len() == limit as usize).then(|| entries.last().map(|e| e.id)).flatten();
-    Ok(Json(AuditPage { entries, next_before }))
+    let next_before = (entries.len() == limit as usize)
+        .then(|| entries.last().map(|e| e.id))
+        .flatten();
+    Ok(Json(AuditPage {
+        entries,
+        next_before,
+    }))
 }

@@ -184,25 +184,53 @@ fn session_token(headers: &HeaderMap, uri: &Uri) -> Option<String> {
     None
 }
 
-async fn authenticate(state: &AppState, headers: &HeaderMap, uri: &Uri, ip: &str) -> Result<Caller, ApiError> {
-    let token = session_token(headers, uri).ok_or_else(|| ApiError::unauthorized("log in first: missing bearer token"))?;
+async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    uri: &Uri,
+    ip: &str,
+) -> Result<Caller, ApiError> {
+    let token = session_token(headers, uri)
+        .ok_or_else(|| ApiError::unauthorized("log in first: missing bearer token"))?;
     let claims = match state.sessions.verify(&token, crate::now_ms() / 1000) {
         Ok(c) => c,
         Err(TokenError::Expired) => {
-            return Err(ApiError::new(StatusCode::UNAUTHORIZED, "session_expired", "session expired; log in again"));
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "session_expired",
+                "session expired; log in again",
+            ));
         }
-        Err(e) => return Err(ApiError::unauthorized(format!("invalid session token: {e}"))),
+        Err(e) => {
+            return Err(ApiError::unauthorized(format!(
+                "invalid session token: {e}"
+            )));
+        }
     };
     let user_id = claims.sub;
     let user = state.blocking(move |s| s.user_by_id(user_id)).await?;
     let user = match user {
-        Some(u) if !u.disabled && u.session_epoch == claims.epoch && u.tenant_id == claims.tenant => u,
-        _ => return Err(ApiError::new(StatusCode::UNAUTHORIZED, "session_revoked", "session no longer valid; log in again")),
+        Some(u)
+            if !u.disabled && u.session_epoch == claims.epoch && u.tenant_id == claims.tenant =>
+        {
+            u
+        }
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "session_revoked",
+                "session no longer valid; log in again",
+            ));
+        }
     };
     let home = user.tenant_id;
     let tenant_row = state.blocking(move |s| s.tenant(home)).await?;
     if tenant_row.is_none_or(|t| t.suspended) {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "tenant_suspended", "this tenant is suspended"));
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "tenant_suspended",
+            "this tenant is suspended",
+        ));
     }
     let mut tenant = home;
     if let Some(value) = headers.get(TENANT_HEADER) {
@@ -210,10 +238,16 @@ async fn authenticate(state: &AppState, headers: &HeaderMap, uri: &Uri, ip: &str
             .to_str()
             .ok()
             .and_then(|v| v.parse().ok())
-            .ok_or_else(|| ApiError::bad_request("bad_tenant", format!("{TENANT_HEADER} must be a tenant id")))?;
+            .ok_or_else(|| {
+                ApiError::bad_request("bad_tenant", format!("{TENANT_HEADER} must be a tenant id"))
+            })?;
         if wanted != home {
             if user.role != Role::PlatformAdmin {
-                return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "only platform admins act on other tenants"));
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "forbidden",
+                    "only platform admins act on other tenants",
+                ));
             }
             if state.blocking(move |s| s.tenant(wanted)).await?.is_none() {
                 return Err(ApiError::not_found("tenant"));
@@ -235,11 +269,20 @@ async fn authenticate(state: &AppState, headers: &HeaderMap, uri: &Uri, ip: &str
 /// Enforces [`ROUTES`] and records mutating requests in the audit log.
 pub async fn authorize(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let method = req.method().clone();
-    let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned()).unwrap_or_default();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned())
+        .unwrap_or_default();
     let path = req.uri().path().to_owned();
     let ip = client_ip(req.extensions());
     let Some(need) = access(&method, &route) else {
-        return ApiError::new(StatusCode::FORBIDDEN, "forbidden", "no access rule for this route").into_response();
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "no access rule for this route",
+        )
+        .into_response();
     };
     let mut caller = None;
     if need >= Read {
@@ -250,9 +293,23 @@ pub async fn authorize(State(state): State<AppState>, mut req: Request, next: Ne
             Err(e) => return e.into_response(),
         };
         if !allows(c.role, need) {
-            let response = ApiError::new(StatusCode::FORBIDDEN, "forbidden", format!("{} may not do this", c.role.as_str()));
+            let response = ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!("{} may not do this", c.role.as_str()),
+            );
             if method != Method::GET {
-                record(&state, Some(&c), &method, &route, &path, &ip, StatusCode::FORBIDDEN, None).await;
+                record(
+                    &state,
+                    Some(&c),
+                    &method,
+                    &route,
+                    &path,
+                    &ip,
+                    StatusCode::FORBIDDEN,
+                    None,
+                )
+                .await;
             }
             return response.into_response();
         }
@@ -262,7 +319,17 @@ pub async fn authorize(State(state): State<AppState>, mut req: Request, next: Ne
     let response = next.run(req).await;
     let note = response.extensions().get::<AuditNote>().cloned();
     if note.is_some() || (method != Method::GET && caller.is_some()) {
-        record(&state, caller.as_ref(), &method, &route, &path, &ip, response.status(), note).await;
+        record(
+            &state,
+            caller.as_ref(),
+            &method,
+            &route,
+            &path,
+            &ip,
+            response.status(),
+            note,
+        )
+        .await;
     }
     response
 }
@@ -281,7 +348,10 @@ async fn record(
     let note = note.unwrap_or_default();
     let outcome = if status.is_success() {
         "ok"
-    } else if matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::TOO_MANY_REQUESTS) {
+    } else if matches!(
+        status,
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::TOO_MANY_REQUESTS
+    ) {
         "denied"
     } else {
         "failed"
@@ -290,9 +360,20 @@ async fn record(
         id: 0,
         tenant_id: note.tenant.or(caller.map(|c| c.tenant)),
         ts: crate::now_ms(),
-        actor: note.actor.or(caller.map(|c| c.username.clone())).unwrap_or_else(|| "-".into()),
-        action: if note.action.is_empty() { format!("{method} {route}") } else { note.action },
-        target: if note.target.is_empty() { path.to_owned() } else { note.target },
+        actor: note
+            .actor
+            .or(caller.map(|c| c.username.clone()))
+            .unwrap_or_else(|| "-".into()),
+        action: if note.action.is_empty() {
+            format!("{method} {route}")
+        } else {
+            note.action
+        },
+        target: if note.target.is_empty() {
+            path.to_owned()
+        } else {
+            note.target
+        },
         client_ip: ip.to_owned(),
         outcome: format!("{outcome} ({})", status.as_u16()),
         detail: note.detail,

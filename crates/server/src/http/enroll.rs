@@ -43,21 +43,31 @@ pub async fn enroll(
 ) -> ApiResult<Response> {
     let ip_key = format!("ip:{}", client.ip());
     if let Err(wait) = state.limits.agent_auth_per_ip.check(&ip_key) {
-        return Err(ApiError::too_many(wait, "too many failed attempts; try again later"));
+        return Err(ApiError::too_many(
+            wait,
+            "too many failed attempts; try again later",
+        ));
     }
     let Json(req) = body?;
     let host_ok = !req.hostname.is_empty()
         && req.hostname.len() <= lxmon_proto::MAX_HOSTNAME_LEN
-        && !req.hostname.chars().any(|c| c.is_whitespace() || c.is_control());
+        && !req
+            .hostname
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control());
     if !host_ok {
-        return Err(ApiError::unprocessable("invalid_hostname", "hostname is empty, too long or has whitespace"));
+        return Err(ApiError::unprocessable(
+            "invalid_hostname",
+            "hostname is empty, too long or has whitespace",
+        ));
     }
     let refused = |state: &AppState| {
         state.limits.agent_auth_per_ip.fail(&ip_key);
         tracing::warn!(client = %client.ip(), "enrollment refused");
         ApiError::unauthorized("unknown enrollment token")
     };
-    let Some((token_id, secret)) = auth::parse_secret(SecretKind::EnrollmentToken, &req.token) else {
+    let Some((token_id, secret)) = auth::parse_secret(SecretKind::EnrollmentToken, &req.token)
+    else {
         return Err(refused(&state));
     };
     let (token_id, secret) = (token_id.to_owned(), secret.to_owned());
@@ -67,9 +77,15 @@ pub async fn enroll(
         return Err(refused(&state));
     };
     let key = auth::generate_agent_key();
-    let (key_id, digest, name) = (key.id.clone(), key.secret_sha256, format!("enrolled:{}", req.hostname));
+    let (key_id, digest, name) = (
+        key.id.clone(),
+        key.secret_sha256,
+        format!("enrolled:{}", req.hostname),
+    );
     let created = state
-        .blocking(move |s| s.redeem_enrollment_token(&token_id, crate::now_ms(), &name, &key_id, &digest))
+        .blocking(move |s| {
+            s.redeem_enrollment_token(&token_id, crate::now_ms(), &name, &key_id, &digest)
+        })
         .await;
     let note = AuditNote {
         action: "agent.enroll".into(),
@@ -90,8 +106,10 @@ pub async fn enroll(
 
 fn text(body: String, content_type: &'static str) -> Response {
     let mut r = (StatusCode::OK, body).into_response();
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     r
 }
 
@@ -100,7 +118,10 @@ fn base_url(headers: &HeaderMap) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
-        .filter(|h| h.bytes().all(|b| b.is_ascii_alphanumeric() || b".:-[]".contains(&b)))
+        .filter(|h| {
+            h.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".:-[]".contains(&b))
+        })
         .unwrap_or("localhost:8080");
     format!("http://{host}")
 }
@@ -108,7 +129,10 @@ fn base_url(headers: &HeaderMap) -> String {
 /// The agent install script (`curl -fsSL …/install.sh | sudo sh -s -- --token …`).
 #[utoipa::path(get, path = "/install.sh", tag = "agent", responses((status = 200, content_type = "text/x-shellscript", body = String)))]
 pub async fn install_script(headers: HeaderMap) -> Response {
-    text(INSTALL_SCRIPT.replace("__LXMON_SERVER__", &base_url(&headers)), "text/x-shellscript; charset=utf-8")
+    text(
+        INSTALL_SCRIPT.replace("__LXMON_SERVER__", &base_url(&headers)),
+        "text/x-shellscript; charset=utf-8",
+    )
 }
 
 /// The agent's systemd unit.
@@ -124,10 +148,13 @@ pub async fn agent_binary() -> ApiResult<Response> {
     let path = std::env::current_exe()
         .map_err(|e| ApiError::internal("locating the agent binary", e))?
         .with_file_name("lxmon-agent");
-    let bytes = tokio::fs::read(&path)
-        .await
-        .map_err(|_| ApiError::not_found("agent binary (install lxmon-agent beside lxmon-server)"))?;
+    let bytes = tokio::fs::read(&path).await.map_err(|_| {
+        ApiError::not_found("agent binary (install lxmon-agent beside lxmon-server)")
+    })?;
     let mut r = (StatusCode::OK, bytes).into_response();
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
     Ok(r)
 }

@@ -47,14 +47,18 @@ impl FromRequestParts<AppState> for AgentAuth {
         let ip_key = format!("ip:{}", client_ip(parts));
         if let Err(wait) = state.limits.agent_auth_per_ip.check(&ip_key) {
             state.telemetry.rejected("rate_limited");
-            return Err(ApiError::too_many(wait, "too many failed agent authentications from this address"));
+            return Err(ApiError::too_many(
+                wait,
+                "too many failed agent authentications from this address",
+            ));
         }
         let presented = bearer(parts);
         let parsed = presented.and_then(parse_agent_key);
         let key = match parsed {
             Some((key_id, secret)) => match state.store.agent_key(key_id)? {
                 Some(key)
-                    if key.revoked_at.is_none()
+                    if key.is_active(crate::now_ms())
+                        && !key.tenant_suspended
                         && agent_secret_matches(secret, &key.secret_sha256) =>
                 {
                     Some(key)

@@ -94,9 +94,17 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(session::totp_disable))
         .routes(routes!(session::accept_invite))
         .routes(routes!(accounts::list_users, accounts::create_user))
-        .routes(routes!(accounts::get_user, accounts::patch_user, accounts::delete_user))
+        .routes(routes!(
+            accounts::get_user,
+            accounts::patch_user,
+            accounts::delete_user
+        ))
         .routes(routes!(accounts::list_tenants, accounts::create_tenant))
-        .routes(routes!(accounts::get_tenant, accounts::patch_tenant, accounts::delete_tenant))
+        .routes(routes!(
+            accounts::get_tenant,
+            accounts::patch_tenant,
+            accounts::delete_tenant
+        ))
         .routes(routes!(accounts::list_keys, accounts::create_key))
         .routes(routes!(accounts::rotate_key))
         .routes(routes!(accounts::revoke_key))
@@ -119,9 +127,15 @@ pub fn router(state: AppState) -> Router {
     // A route layer runs after routing, so it sees which route matched; the
     // routes added after it (OpenAPI document, /metrics, the dashboard) are
     // public.
-    api.route_layer(axum::middleware::from_fn_with_state(state.clone(), authz::authorize))
-        .route("/api/openapi.json", get(move || async move { axum::Json(doc.as_ref().clone()) }))
-        .route("/metrics", get(system::prometheus))
+    api.route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        authz::authorize,
+    ))
+    .route(
+        "/api/openapi.json",
+        get(move || async move { axum::Json(doc.as_ref().clone()) }),
+    )
+    .route("/metrics", get(system::prometheus))
     .fallback(system::fallback)
     // Bodies are bounded per route by `extract::read_body`, which answers
     // with the JSON error shape instead of axum's plain-text 413.

@@ -9,8 +9,8 @@ use lxmon_store::{Aggregation, Host, HostId, LatestValue, QueryResult, SeriesQue
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::error::{ApiError, ApiResult};
 use super::authz::{AuditNote, Caller};
+use super::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
@@ -193,13 +193,24 @@ pub async fn metrics(
 #[utoipa::path(delete, path = "/api/servers/{id}", tag = "servers", params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = lxmon_proto::ErrorBody)),
     security(("session" = [])))]
-pub async fn delete(State(state): State<AppState>, caller: Caller, path: Result<Path<HostId>, PathRejection>) -> ApiResult<axum::response::Response> {
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: Result<Path<HostId>, PathRejection>,
+) -> ApiResult<axum::response::Response> {
     let id = host_id(path)?;
     let host = host_or_404(&state, caller.tenant, id).await?;
     let tenant = caller.tenant;
     state.blocking(move |s| s.delete_host(tenant, id)).await?;
-    state.processes.write().unwrap_or_else(|p| p.into_inner()).remove(&id);
-    Ok(AuditNote::new("host.delete", format!("host {} ({id})", host.hostname)).attach(axum::http::StatusCode::NO_CONTENT))
+    state
+        .processes
+        .write()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove(&id);
+    Ok(
+        AuditNote::new("host.delete", format!("host {} ({id})", host.hostname))
+            .attach(axum::http::StatusCode::NO_CONTENT),
+    )
 }
 
 /// The most recent value of every series, with the latest top processes.

@@ -79,20 +79,36 @@ thread_local! {
 /// Checks the second factor; `Ok(Some(codes))` when a recovery code was used
 /// (the remaining codes to store).
 fn second_factor(user: &User, req: &LoginRequest) -> Result<Option<Vec<String>>, ApiError> {
-    let Some(secret) = &user.totp_secret else { return Ok(None) };
+    let Some(secret) = &user.totp_secret else {
+        return Ok(None);
+    };
     if let Some(code) = &req.totp_code {
         return if totp::verify(secret, code, crate::now_ms() / 1000) {
             Ok(None)
         } else {
-            Err(ApiError::new(axum::http::StatusCode::UNAUTHORIZED, "totp_invalid", "wrong authentication code"))
+            Err(ApiError::new(
+                axum::http::StatusCode::UNAUTHORIZED,
+                "totp_invalid",
+                "wrong authentication code",
+            ))
         };
     }
     if let Some(code) = &req.recovery_code {
         let digest = auth::hex(&auth::sha256(code.trim()));
         if user.recovery_codes.contains(&digest) {
-            return Ok(Some(user.recovery_codes.iter().filter(|c| **c != digest).cloned().collect()));
+            return Ok(Some(
+                user.recovery_codes
+                    .iter()
+                    .filter(|c| **c != digest)
+                    .cloned()
+                    .collect(),
+            ));
         }
-        return Err(ApiError::new(axum::http::StatusCode::UNAUTHORIZED, "totp_invalid", "wrong recovery code"));
+        return Err(ApiError::new(
+            axum::http::StatusCode::UNAUTHORIZED,
+            "totp_invalid",
+            "wrong recovery code",
+        ));
     }
     Err(ApiError::new(
         axum::http::StatusCode::UNAUTHORIZED,
@@ -116,17 +132,28 @@ pub async fn login(
             action: "auth.login".into(),
             target: format!("user {username}"),
             actor: Some(username),
+            tenant: Some(response.tenant_id),
             ..Default::default()
         }
         .attach(Json(response)),
-        Err((e, username)) => AuditNote {
-            action: "auth.login".into(),
-            target: format!("user {username}"),
-            actor: Some(username),
-            detail: e.code.to_owned(),
-            ..Default::default()
+        Err((e, username)) => {
+            // Recorded in the account's tenant, so its admins see attempts on it.
+            let name = username.clone();
+            let tenant = state
+                .blocking(move |s| s.user_by_name(&name))
+                .await
+                .ok()
+                .flatten()
+                .map(|u| u.tenant_id);
+            AuditNote {
+                action: "auth.login".into(),
+                target: format!("user {username}"),
+                actor: Some(username),
+                tenant,
+                detail: e.code.to_owned(),
+            }
+            .attach(e)
         }
-        .attach(e),
     }
 }
 
@@ -142,16 +169,26 @@ async fn login_inner(
     let account_key = format!("user:{}", req.username.to_lowercase());
     let ip_key = format!("ip:{ip}");
     for key in [&account_key, &ip_key] {
-        let limiter = if key.starts_with("user:") { &limits.login_per_account } else { &limits.login_per_ip };
+        let limiter = if key.starts_with("user:") {
+            &limits.login_per_account
+        } else {
+            &limits.login_per_ip
+        };
         if let Err(wait) = limiter.check(key) {
-            return Err(fail(ApiError::too_many(wait, "too many failed logins; try again later")));
+            return Err(fail(ApiError::too_many(
+                wait,
+                "too many failed logins; try again later",
+            )));
         }
     }
     if req.username.len() > 128 || req.password.len() > 1024 {
         return Err(fail(ApiError::unauthorized("wrong username or password")));
     }
     let username = req.username.clone();
-    let user = state.blocking(move |s| s.user_by_name(&username)).await.map_err(fail)?;
+    let user = state
+        .blocking(move |s| s.user_by_name(&username))
+        .await
+        .map_err(fail)?;
     // Verify against a real hash even for unknown users, so timing does not
     // reveal which usernames exist.
     let hash = user
@@ -160,7 +197,9 @@ async fn login_inner(
         .map(|u| u.password_hash.clone())
         .unwrap_or_else(|| DUMMY_HASH.with(|h| h.clone()));
     let password = req.password.clone();
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.map_err(|e| fail(e.into()))?;
+    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .map_err(|e| fail(e.into()))?;
     let failed = |e: ApiError| {
         limits.login_per_account.fail(&account_key);
         limits.login_per_ip.fail(&ip_key);
@@ -173,7 +212,12 @@ async fn login_inner(
         _ => return Err(failed(ApiError::unauthorized("wrong username or password"))),
     };
     let tenant = user.tenant_id;
-    if state.blocking(move |s| s.tenant(tenant)).await.map_err(fail)?.is_none_or(|t| t.suspended) {
+    if state
+        .blocking(move |s| s.tenant(tenant))
+        .await
+        .map_err(fail)?
+        .is_none_or(|t| t.suspended)
+    {
         return Err(fail(ApiError::forbidden("this tenant is suspended")));
     }
     let remaining_codes = match second_factor(&user, &req) {
@@ -189,7 +233,10 @@ async fn login_inner(
                 recovery_codes: Some(codes),
                 ..Default::default()
             };
-            state.blocking(move |s| s.update_user(tenant, id, &patch)).await.map_err(fail)?
+            state
+                .blocking(move |s| s.update_user(tenant, id, &patch))
+                .await
+                .map_err(fail)?
         }
         None => user,
     };
@@ -202,9 +249,15 @@ async fn login_inner(
 #[utoipa::path(post, path = "/api/auth/refresh", tag = "auth",
     responses((status = 200, body = LoginResponse), (status = 401, body = lxmon_proto::ErrorBody)),
     security(("session" = [])))]
-pub async fn refresh(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<LoginResponse>> {
+pub async fn refresh(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<LoginResponse>> {
     let id = caller.user_id;
-    let user = state.blocking(move |s| s.user_by_id(id)).await?.ok_or_else(|| ApiError::unauthorized("no such user"))?;
+    let user = state
+        .blocking(move |s| s.user_by_id(id))
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("no such user"))?;
     Ok(Json(issue(&state, &user)))
 }
 
@@ -219,16 +272,25 @@ pub struct LogoutRequest {
 /// token of the user stops working.
 #[utoipa::path(post, path = "/api/auth/logout", tag = "auth", request_body = LogoutRequest,
     responses((status = 204)), security(("session" = [])))]
-pub async fn logout(State(state): State<AppState>, caller: Caller, body: Option<Json<LogoutRequest>>) -> ApiResult<Response> {
+pub async fn logout(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Option<Json<LogoutRequest>>,
+) -> ApiResult<Response> {
     if body.is_some_and(|Json(b)| b.everywhere) {
         let (tenant, id) = (caller.home_tenant, caller.user_id);
         let patch = UserPatch {
             end_sessions: true,
             ..Default::default()
         };
-        state.blocking(move |s| s.update_user(tenant, id, &patch)).await?;
+        state
+            .blocking(move |s| s.update_user(tenant, id, &patch))
+            .await?;
     }
-    Ok(AuditNote::new("auth.logout", format!("user {}", caller.username)).attach(axum::http::StatusCode::NO_CONTENT))
+    Ok(
+        AuditNote::new("auth.logout", format!("user {}", caller.username))
+            .attach(axum::http::StatusCode::NO_CONTENT),
+    )
 }
 
 #[derive(Serialize, ToSchema)]
@@ -246,7 +308,10 @@ pub struct WhoAmI {
     security(("session" = [])))]
 pub async fn me(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<WhoAmI>> {
     let id = caller.user_id;
-    let user = state.blocking(move |s| s.user_by_id(id)).await?.ok_or_else(|| ApiError::unauthorized("no such user"))?;
+    let user = state
+        .blocking(move |s| s.user_by_id(id))
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("no such user"))?;
     Ok(Json(WhoAmI {
         user_id: user.id,
         username: user.username,
@@ -258,7 +323,10 @@ pub async fn me(State(state): State<AppState>, caller: Caller) -> ApiResult<Json
 
 async fn own_user(state: &AppState, caller: &Caller) -> ApiResult<User> {
     let (tenant, id) = (caller.home_tenant, caller.user_id);
-    state.blocking(move |s| s.user(tenant, id)).await?.ok_or_else(|| ApiError::unauthorized("no such user"))
+    state
+        .blocking(move |s| s.user(tenant, id))
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("no such user"))
 }
 
 async fn check_password(user: &User, password: String) -> ApiResult<()> {
@@ -281,7 +349,11 @@ pub struct PasswordChange {
 #[utoipa::path(post, path = "/api/auth/password", tag = "auth", request_body = PasswordChange,
     responses((status = 200, body = LoginResponse), (status = 403, body = lxmon_proto::ErrorBody), (status = 422, body = lxmon_proto::ErrorBody)),
     security(("session" = [])))]
-pub async fn change_password(State(state): State<AppState>, caller: Caller, body: Result<Json<PasswordChange>, JsonRejection>) -> ApiResult<Response> {
+pub async fn change_password(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Result<Json<PasswordChange>, JsonRejection>,
+) -> ApiResult<Response> {
     let Json(req) = body?;
     let user = own_user(&state, &caller).await?;
     check_password(&user, req.current_password).await?;
@@ -292,8 +364,13 @@ pub async fn change_password(State(state): State<AppState>, caller: Caller, body
         password_hash: Some(hash),
         ..Default::default()
     };
-    let user = state.blocking(move |s| s.update_user(tenant, id, &patch)).await?;
-    Ok(AuditNote::new("user.password", format!("user {}", user.username)).attach(Json(issue(&state, &user))))
+    let user = state
+        .blocking(move |s| s.update_user(tenant, id, &patch))
+        .await?;
+    Ok(
+        AuditNote::new("user.password", format!("user {}", user.username))
+            .attach(Json(issue(&state, &user))),
+    )
 }
 
 #[derive(Serialize, ToSchema)]
@@ -311,9 +388,16 @@ fn pending_totp_name(user_id: i64) -> String {
 /// Start enabling TOTP: a new secret, active once confirmed with a code.
 #[utoipa::path(post, path = "/api/auth/totp/setup", tag = "auth",
     responses((status = 200, body = TotpSetup)), security(("session" = [])))]
-pub async fn totp_setup(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<TotpSetup>> {
+pub async fn totp_setup(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<TotpSetup>> {
     let secret = auth::random_bytes::<20>().to_vec();
-    state.pending_totp.lock().unwrap_or_else(|p| p.into_inner()).insert(pending_totp_name(caller.user_id), secret.clone());
+    state
+        .pending_totp
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(pending_totp_name(caller.user_id), secret.clone());
     Ok(Json(TotpSetup {
         secret: totp::base32(&secret),
         uri: totp::provisioning_uri(&secret, &caller.username),
@@ -336,7 +420,11 @@ pub struct RecoveryCodes {
 #[utoipa::path(post, path = "/api/auth/totp/enable", tag = "auth", request_body = TotpConfirm,
     responses((status = 200, body = RecoveryCodes), (status = 422, body = lxmon_proto::ErrorBody)),
     security(("session" = [])))]
-pub async fn totp_enable(State(state): State<AppState>, caller: Caller, body: Result<Json<TotpConfirm>, JsonRejection>) -> ApiResult<Response> {
+pub async fn totp_enable(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Result<Json<TotpConfirm>, JsonRejection>,
+) -> ApiResult<Response> {
     let Json(req) = body?;
     let key = pending_totp_name(caller.user_id);
     let secret = state
@@ -345,11 +433,20 @@ pub async fn totp_enable(State(state): State<AppState>, caller: Caller, body: Re
         .unwrap_or_else(|p| p.into_inner())
         .get(&key)
         .cloned()
-        .ok_or_else(|| ApiError::unprocessable("no_pending_totp", "start with /api/auth/totp/setup"))?;
+        .ok_or_else(|| {
+            ApiError::unprocessable("no_pending_totp", "start with /api/auth/totp/setup")
+        })?;
     if !totp::verify(&secret, &req.code, crate::now_ms() / 1000) {
-        return Err(ApiError::unprocessable("totp_invalid", "wrong authentication code"));
+        return Err(ApiError::unprocessable(
+            "totp_invalid",
+            "wrong authentication code",
+        ));
     }
-    state.pending_totp.lock().unwrap_or_else(|p| p.into_inner()).remove(&key);
+    state
+        .pending_totp
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove(&key);
     let (codes, digests) = auth::recovery_codes();
     let (tenant, id) = (caller.home_tenant, caller.user_id);
     let patch = UserPatch {
@@ -357,8 +454,16 @@ pub async fn totp_enable(State(state): State<AppState>, caller: Caller, body: Re
         recovery_codes: Some(digests),
         ..Default::default()
     };
-    state.blocking(move |s| s.update_user(tenant, id, &patch)).await?;
-    Ok(AuditNote::new("user.totp_enable", format!("user {}", caller.username)).attach(Json(RecoveryCodes { recovery_codes: codes })))
+    state
+        .blocking(move |s| s.update_user(tenant, id, &patch))
+        .await?;
+    Ok(
+        AuditNote::new("user.totp_enable", format!("user {}", caller.username)).attach(Json(
+            RecoveryCodes {
+                recovery_codes: codes,
+            },
+        )),
+    )
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -369,7 +474,11 @@ pub struct TotpDisable {
 /// Turn TOTP off (needs the password).
 #[utoipa::path(post, path = "/api/auth/totp/disable", tag = "auth", request_body = TotpDisable,
     responses((status = 204), (status = 403, body = lxmon_proto::ErrorBody)), security(("session" = [])))]
-pub async fn totp_disable(State(state): State<AppState>, caller: Caller, body: Result<Json<TotpDisable>, JsonRejection>) -> ApiResult<Response> {
+pub async fn totp_disable(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Result<Json<TotpDisable>, JsonRejection>,
+) -> ApiResult<Response> {
     let Json(req) = body?;
     let user = own_user(&state, &caller).await?;
     check_password(&user, req.password).await?;
@@ -379,8 +488,13 @@ pub async fn totp_disable(State(state): State<AppState>, caller: Caller, body: R
         recovery_codes: Some(Vec::new()),
         ..Default::default()
     };
-    state.blocking(move |s| s.update_user(tenant, id, &patch)).await?;
-    Ok(AuditNote::new("user.totp_disable", format!("user {}", user.username)).attach(axum::http::StatusCode::NO_CONTENT))
+    state
+        .blocking(move |s| s.update_user(tenant, id, &patch))
+        .await?;
+    Ok(
+        AuditNote::new("user.totp_disable", format!("user {}", user.username))
+            .attach(axum::http::StatusCode::NO_CONTENT),
+    )
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -393,24 +507,36 @@ pub struct InviteAccept {
 /// Set the password of an invited user; returns a session.
 #[utoipa::path(post, path = "/api/invites/accept", tag = "auth", request_body = InviteAccept,
     responses((status = 200, body = LoginResponse), (status = 401, body = lxmon_proto::ErrorBody), (status = 422, body = lxmon_proto::ErrorBody)))]
-pub async fn accept_invite(State(state): State<AppState>, body: Result<Json<InviteAccept>, JsonRejection>) -> ApiResult<Response> {
+pub async fn accept_invite(
+    State(state): State<AppState>,
+    body: Result<Json<InviteAccept>, JsonRejection>,
+) -> ApiResult<Response> {
     let Json(req) = body?;
     let invalid = || ApiError::unauthorized("invitation is invalid or has expired");
     let (id, secret) = auth::parse_secret(SecretKind::Invite, &req.token).ok_or_else(invalid)?;
     let user_id: i64 = id.parse().map_err(|_| invalid())?;
-    let invite = state.blocking(move |s| s.invite_of(user_id)).await?.ok_or_else(invalid)?;
-    if !auth::secret_matches(secret, &invite.secret_sha256) || crate::now_ms() >= invite.expires_at {
+    let invite = state
+        .blocking(move |s| s.invite_of(user_id))
+        .await?
+        .ok_or_else(invalid)?;
+    if !auth::secret_matches(secret, &invite.secret_sha256) || crate::now_ms() >= invite.expires_at
+    {
         return Err(invalid());
     }
     check_new_password(&req.password)?;
-    let user = state.blocking(move |s| s.user_by_id(user_id)).await?.ok_or_else(invalid)?;
+    let user = state
+        .blocking(move |s| s.user_by_id(user_id))
+        .await?
+        .ok_or_else(invalid)?;
     let hash = tokio::task::spawn_blocking(move || hash_password(&req.password)).await?;
     let (tenant, id) = (user.tenant_id, user.id);
     let patch = UserPatch {
         password_hash: Some(hash),
         ..Default::default()
     };
-    let user = state.blocking(move |s| s.update_user(tenant, id, &patch)).await?;
+    let user = state
+        .blocking(move |s| s.update_user(tenant, id, &patch))
+        .await?;
     let note = AuditNote {
         action: "user.invite_accept".into(),
         target: format!("user {}", user.username),

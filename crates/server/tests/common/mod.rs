@@ -208,6 +208,8 @@ pub struct Api {
     http: ureq::Agent,
     pub base: String,
     pub token: Option<String>,
+    /// Sent with every request (e.g. `x-lxmon-tenant`).
+    pub headers: Vec<(String, String)>,
 }
 
 pub struct Reply {
@@ -226,7 +228,41 @@ impl Api {
             http,
             base: base.to_owned(),
             token: None,
+            headers: Vec::new(),
         }
+    }
+
+    /// Logs in as `username`; panics unless it works.
+    pub fn login_as(base: &str, username: &str, password: &str) -> Api {
+        let mut api = Api::new(base);
+        let r = api.post_json(
+            "/api/auth/login",
+            &serde_json::json!({"username": username, "password": password}),
+        );
+        assert_eq!(r.status, 200, "login {username}: {}", r.body);
+        api.token = Some(r.body["token"].as_str().unwrap().to_owned());
+        api
+    }
+
+    /// Any method, optional JSON body.
+    pub fn request(&self, method: &str, path: &str, body: Option<&Value>) -> Reply {
+        let url = format!("{}{path}", self.base);
+        let mut builder = ureq::http::Request::builder().method(method).uri(&url);
+        if let Some(t) = &self.token {
+            builder = builder.header("Authorization", format!("Bearer {t}"));
+        }
+        for (k, v) in &self.headers {
+            builder = builder.header(k.as_str(), v.as_str());
+        }
+        let payload = match body {
+            Some(b) => {
+                builder = builder.header("content-type", "application/json");
+                serde_json::to_vec(b).unwrap()
+            }
+            None => Vec::new(),
+        };
+        let request = builder.body(payload).unwrap();
+        Self::finish(self.http.run(request).unwrap())
     }
 
     pub fn logged_in(base: &str) -> Api {
@@ -248,11 +284,7 @@ impl Api {
     }
 
     pub fn get(&self, path: &str) -> Reply {
-        let mut req = self.http.get(format!("{}{path}", self.base));
-        if let Some(t) = &self.token {
-            req = req.header("Authorization", format!("Bearer {t}"));
-        }
-        Self::finish(req.call().unwrap())
+        self.request("GET", path, None)
     }
 
     pub fn post_json(&self, path: &str, body: &Value) -> Reply {
@@ -267,6 +299,9 @@ impl Api {
         let mut req = self.http.post(format!("{}{path}", self.base));
         if let Some(t) = &self.token {
             req = req.header("Authorization", format!("Bearer {t}"));
+        }
+        for (k, v) in &self.headers {
+            req = req.header(k.as_str(), v.as_str());
         }
         for (k, v) in headers {
             req = req.header(*k, *v);

@@ -43,30 +43,48 @@ pub fn create_tenant(conn: &Connection, name: &str) -> Result<Tenant> {
         params![name, now_ms()],
     )?;
     if n == 0 {
-        return Err(StoreError::Conflict(format!("tenant {name:?} already exists")));
+        return Err(StoreError::Conflict(format!(
+            "tenant {name:?} already exists"
+        )));
     }
     tenant(conn, conn.last_insert_rowid())?.ok_or(StoreError::NotFound)
 }
 
 pub fn tenants(conn: &Connection) -> Result<Vec<Tenant>> {
-    let mut stmt = conn.prepare_cached(&format!("SELECT {TENANT_COLUMNS} FROM tenants ORDER BY id"))?;
-    Ok(stmt.query_map([], tenant_from_row)?.collect::<rusqlite::Result<_>>()?)
+    let mut stmt =
+        conn.prepare_cached(&format!("SELECT {TENANT_COLUMNS} FROM tenants ORDER BY id"))?;
+    Ok(stmt
+        .query_map([], tenant_from_row)?
+        .collect::<rusqlite::Result<_>>()?)
 }
 
 pub fn tenant(conn: &Connection, id: TenantId) -> Result<Option<Tenant>> {
     Ok(conn
-        .prepare_cached(&format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE id = ?1"))?
+        .prepare_cached(&format!(
+            "SELECT {TENANT_COLUMNS} FROM tenants WHERE id = ?1"
+        ))?
         .query_row([id], tenant_from_row)
         .optional()?)
 }
 
-pub fn update_tenant(conn: &Connection, id: TenantId, name: Option<&str>, suspended: Option<bool>) -> Result<Tenant> {
+pub fn update_tenant(
+    conn: &Connection,
+    id: TenantId,
+    name: Option<&str>,
+    suspended: Option<bool>,
+) -> Result<Tenant> {
     if let Some(name) = name {
         let taken: Option<i64> = conn
-            .query_row("SELECT id FROM tenants WHERE name = ?1 AND id != ?2", params![name, id], |r| r.get(0))
+            .query_row(
+                "SELECT id FROM tenants WHERE name = ?1 AND id != ?2",
+                params![name, id],
+                |r| r.get(0),
+            )
             .optional()?;
         if taken.is_some() {
-            return Err(StoreError::Conflict(format!("tenant {name:?} already exists")));
+            return Err(StoreError::Conflict(format!(
+                "tenant {name:?} already exists"
+            )));
         }
     }
     let n = conn.execute(
@@ -82,7 +100,9 @@ pub fn update_tenant(conn: &Connection, id: TenantId, name: Option<&str>, suspen
 /// Deletes a tenant and everything it owns, in one transaction.
 pub fn delete_tenant(tx: &Transaction<'_>, id: TenantId) -> Result<()> {
     if id == 1 {
-        return Err(StoreError::Rejected("the default tenant cannot be deleted".into()));
+        return Err(StoreError::Rejected(
+            "the default tenant cannot be deleted".into(),
+        ));
     }
     let hosts = "SELECT id FROM hosts WHERE tenant_id = ?1";
     for sql in [
@@ -149,7 +169,9 @@ pub fn create_user(
         ],
     )?;
     if inserted == 0 {
-        return Err(StoreError::Conflict(format!("user {username:?} already exists")));
+        return Err(StoreError::Conflict(format!(
+            "user {username:?} already exists"
+        )));
     }
     Ok(conn.last_insert_rowid())
 }
@@ -157,7 +179,9 @@ pub fn create_user(
 /// Global by design: login knows only a username.
 pub fn user_by_name(conn: &Connection, username: &str) -> Result<Option<User>> {
     Ok(conn
-        .prepare_cached(&format!("SELECT {USER_COLUMNS} FROM users WHERE username = ?1"))?
+        .prepare_cached(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE username = ?1"
+        ))?
         .query_row([username], user_from_row)
         .optional()?)
 }
@@ -173,9 +197,11 @@ pub fn user_by_id(conn: &Connection, id: UserId) -> Result<Option<User>> {
 /// The pending invitation of a user, if any (global, like the token).
 pub fn invite_of(conn: &Connection, id: UserId) -> Result<Option<Invite>> {
     let row: Option<(Option<Vec<u8>>, Option<i64>)> = conn
-        .query_row("SELECT invite_sha256, invite_expires_at FROM users WHERE id = ?1", [id], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        .query_row(
+            "SELECT invite_sha256, invite_expires_at FROM users WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .optional()?;
     Ok(match row {
         Some((Some(sha), Some(expires_at))) => Some(Invite {
@@ -187,22 +213,34 @@ pub fn invite_of(conn: &Connection, id: UserId) -> Result<Option<Invite>> {
 }
 
 pub fn users(conn: &Connection, tenant: TenantId) -> Result<Vec<User>> {
-    let mut stmt = conn.prepare_cached(&format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id = ?1 ORDER BY username"))?;
-    Ok(stmt.query_map([tenant], user_from_row)?.collect::<rusqlite::Result<_>>()?)
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = ?1 ORDER BY username"
+    ))?;
+    Ok(stmt
+        .query_map([tenant], user_from_row)?
+        .collect::<rusqlite::Result<_>>()?)
 }
 
 pub fn user(conn: &Connection, tenant: TenantId, id: UserId) -> Result<Option<User>> {
     Ok(conn
-        .prepare_cached(&format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id = ?1 AND id = ?2"))?
+        .prepare_cached(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = ?1 AND id = ?2"
+        ))?
         .query_row(params![tenant, id], user_from_row)
         .optional()?)
 }
 
-pub fn update_user(conn: &Connection, tenant: TenantId, id: UserId, patch: &UserPatch) -> Result<User> {
+pub fn update_user(
+    conn: &Connection,
+    tenant: TenantId,
+    id: UserId,
+    patch: &UserPatch,
+) -> Result<User> {
     let current = user(conn, tenant, id)?.ok_or(StoreError::NotFound)?;
     let role_changed = patch.role.is_some_and(|r| r != current.role);
     let disabled_now = patch.disabled == Some(true) && !current.disabled;
-    let end_sessions = patch.end_sessions || patch.password_hash.is_some() || role_changed || disabled_now;
+    let end_sessions =
+        patch.end_sessions || patch.password_hash.is_some() || role_changed || disabled_now;
     let (totp_set, totp_value) = match &patch.totp_secret {
         Some(v) => (true, v.clone()),
         None => (false, None),
@@ -226,7 +264,10 @@ pub fn update_user(conn: &Connection, tenant: TenantId, id: UserId, patch: &User
             patch.password_hash,
             totp_set,
             totp_value,
-            patch.recovery_codes.as_ref().map(|c| serde_json::to_string(c).expect("codes serialize")),
+            patch
+                .recovery_codes
+                .as_ref()
+                .map(|c| serde_json::to_string(c).expect("codes serialize")),
             i64::from(end_sessions),
         ],
     )?;
@@ -234,7 +275,11 @@ pub fn update_user(conn: &Connection, tenant: TenantId, id: UserId, patch: &User
 }
 
 pub fn delete_user(conn: &Connection, tenant: TenantId, id: UserId) -> Result<()> {
-    if conn.execute("DELETE FROM users WHERE tenant_id = ?1 AND id = ?2", params![tenant, id])? == 0 {
+    if conn.execute(
+        "DELETE FROM users WHERE tenant_id = ?1 AND id = ?2",
+        params![tenant, id],
+    )? == 0
+    {
         return Err(StoreError::NotFound);
     }
     Ok(())
@@ -284,14 +329,20 @@ pub fn insert_agent_key(
 /// record names its tenant.
 pub fn agent_key(conn: &Connection, key_id: &str) -> Result<Option<AgentKey>> {
     Ok(conn
-        .prepare_cached(&format!("SELECT {KEY_COLUMNS} FROM {KEY_FROM} WHERE k.key_id = ?1"))?
+        .prepare_cached(&format!(
+            "SELECT {KEY_COLUMNS} FROM {KEY_FROM} WHERE k.key_id = ?1"
+        ))?
         .query_row([key_id], key_from_row)
         .optional()?)
 }
 
 pub fn agent_keys(conn: &Connection, tenant: TenantId) -> Result<Vec<AgentKey>> {
-    let mut stmt = conn.prepare_cached(&format!("SELECT {KEY_COLUMNS} FROM {KEY_FROM} WHERE k.tenant_id = ?1 ORDER BY k.id"))?;
-    Ok(stmt.query_map([tenant], key_from_row)?.collect::<rusqlite::Result<_>>()?)
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {KEY_COLUMNS} FROM {KEY_FROM} WHERE k.tenant_id = ?1 ORDER BY k.id"
+    ))?;
+    Ok(stmt
+        .query_map([tenant], key_from_row)?
+        .collect::<rusqlite::Result<_>>()?)
 }
 
 pub fn rotate_agent_key(
@@ -309,13 +360,20 @@ pub fn rotate_agent_key(
         "UPDATE agent_keys SET expires_at = min(coalesce(expires_at, ?2), ?2) WHERE id = ?1",
         params![old.id, old_expires_at],
     )?;
-    insert_agent_key(tx, tenant, &old.name, new_key_id, new_sha256, old.host_id, &old.labels)
+    insert_agent_key(
+        tx,
+        tenant,
+        &old.name,
+        new_key_id,
+        new_sha256,
+        old.host_id,
+        &old.labels,
+    )
 }
 
 // --- enrollment tokens -----------------------------------------------------
 
-const TOKEN_COLUMNS: &str =
-    "id, tenant_id, token_id, name, secret_sha256, labels, max_uses, uses, expires_at, created_at, revoked_at";
+const TOKEN_COLUMNS: &str = "id, tenant_id, token_id, name, secret_sha256, labels, max_uses, uses, expires_at, created_at, revoked_at";
 
 fn token_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<EnrollmentToken> {
     Ok(EnrollmentToken {
@@ -333,7 +391,11 @@ fn token_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<EnrollmentToken> {
     })
 }
 
-pub fn create_enrollment_token(conn: &Connection, tenant: TenantId, t: &NewEnrollmentToken) -> Result<EnrollmentToken> {
+pub fn create_enrollment_token(
+    conn: &Connection,
+    tenant: TenantId,
+    t: &NewEnrollmentToken,
+) -> Result<EnrollmentToken> {
     conn.execute(
         "INSERT INTO enrollment_tokens (tenant_id, token_id, name, secret_sha256, labels, max_uses, expires_at, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -354,15 +416,20 @@ pub fn create_enrollment_token(conn: &Connection, tenant: TenantId, t: &NewEnrol
 /// Global by design: the install script presents only the token.
 pub fn enrollment_token(conn: &Connection, token_id: &str) -> Result<Option<EnrollmentToken>> {
     Ok(conn
-        .prepare_cached(&format!("SELECT {TOKEN_COLUMNS} FROM enrollment_tokens WHERE token_id = ?1"))?
+        .prepare_cached(&format!(
+            "SELECT {TOKEN_COLUMNS} FROM enrollment_tokens WHERE token_id = ?1"
+        ))?
         .query_row([token_id], token_from_row)
         .optional()?)
 }
 
 pub fn enrollment_tokens(conn: &Connection, tenant: TenantId) -> Result<Vec<EnrollmentToken>> {
-    let mut stmt =
-        conn.prepare_cached(&format!("SELECT {TOKEN_COLUMNS} FROM enrollment_tokens WHERE tenant_id = ?1 ORDER BY id"))?;
-    Ok(stmt.query_map([tenant], token_from_row)?.collect::<rusqlite::Result<_>>()?)
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {TOKEN_COLUMNS} FROM enrollment_tokens WHERE tenant_id = ?1 ORDER BY id"
+    ))?;
+    Ok(stmt
+        .query_map([tenant], token_from_row)?
+        .collect::<rusqlite::Result<_>>()?)
 }
 
 pub fn revoke_enrollment_token(conn: &Connection, tenant: TenantId, id: i64) -> Result<()> {
@@ -370,7 +437,11 @@ pub fn revoke_enrollment_token(conn: &Connection, tenant: TenantId, id: i64) -> 
         "UPDATE enrollment_tokens SET revoked_at = coalesce(revoked_at, ?3) WHERE tenant_id = ?1 AND id = ?2",
         params![tenant, id, now_ms()],
     )?;
-    if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    if n == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
 }
 
 /// Uses one enrollment of the token and creates the agent's key, atomically:
@@ -391,10 +462,23 @@ pub fn redeem_enrollment_token(
         return Err(StoreError::Rejected("enrollment token has expired".into()));
     }
     if token.uses >= token.max_uses {
-        return Err(StoreError::Rejected("enrollment token has been used up".into()));
+        return Err(StoreError::Rejected(
+            "enrollment token has been used up".into(),
+        ));
     }
-    tx.execute("UPDATE enrollment_tokens SET uses = uses + 1 WHERE id = ?1", [token.id])?;
-    insert_agent_key(tx, token.tenant_id, key_name, new_key_id, new_sha256, None, &token.labels)
+    tx.execute(
+        "UPDATE enrollment_tokens SET uses = uses + 1 WHERE id = ?1",
+        [token.id],
+    )?;
+    insert_agent_key(
+        tx,
+        token.tenant_id,
+        key_name,
+        new_key_id,
+        new_sha256,
+        None,
+        &token.labels,
+    )
 }
 
 // --- audit -----------------------------------------------------------------
@@ -404,7 +488,16 @@ pub fn record_audit(conn: &Connection, e: &AuditEntry) -> Result<()> {
         "INSERT INTO audit (tenant_id, ts, actor, action, target, client_ip, outcome, detail)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
-    .execute(params![e.tenant_id, e.ts, e.actor, e.action, e.target, e.client_ip, e.outcome, e.detail])?;
+    .execute(params![
+        e.tenant_id,
+        e.ts,
+        e.actor,
+        e.action,
+        e.target,
+        e.client_ip,
+        e.outcome,
+        e.detail
+    ])?;
     Ok(())
 }
 
@@ -420,7 +513,15 @@ pub fn audit_log(conn: &Connection, f: &AuditFilter) -> Result<Vec<AuditEntry>> 
          ORDER BY id DESC LIMIT ?7",
     )?;
     let rows = stmt.query_map(
-        params![f.tenant, f.actor, f.action, f.since_ms, f.until_ms, f.before_id, f.limit.clamp(1, 1000)],
+        params![
+            f.tenant,
+            f.actor,
+            f.action,
+            f.since_ms,
+            f.until_ms,
+            f.before_id,
+            f.limit.clamp(1, 1000)
+        ],
         |r| {
             Ok(AuditEntry {
                 id: r.get(0)?,

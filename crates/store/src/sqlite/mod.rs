@@ -225,7 +225,12 @@ impl Store for SqliteStore {
         accounts::tenant(&*self.reader()?, id)
     }
 
-    fn update_tenant(&self, id: TenantId, name: Option<&str>, suspended: Option<bool>) -> Result<Tenant> {
+    fn update_tenant(
+        &self,
+        id: TenantId,
+        name: Option<&str>,
+        suspended: Option<bool>,
+    ) -> Result<Tenant> {
         accounts::update_tenant(&self.meta(), id, name, suspended)
     }
 
@@ -281,8 +286,22 @@ impl Store for SqliteStore {
         Ok(conn.query_row("SELECT count(*) FROM users", [], |r| r.get::<_, i64>(0))? as u64)
     }
 
-    fn create_agent_key(&self, tenant: TenantId, name: &str, key_id: &str, secret_sha256: &[u8; 32]) -> Result<AgentKey> {
-        accounts::insert_agent_key(&self.meta(), tenant, name, key_id, secret_sha256, None, &Labels::new())
+    fn create_agent_key(
+        &self,
+        tenant: TenantId,
+        name: &str,
+        key_id: &str,
+        secret_sha256: &[u8; 32],
+    ) -> Result<AgentKey> {
+        accounts::insert_agent_key(
+            &self.meta(),
+            tenant,
+            name,
+            key_id,
+            secret_sha256,
+            None,
+            &Labels::new(),
+        )
     }
 
     fn agent_key(&self, key_id: &str) -> Result<Option<AgentKey>> {
@@ -300,7 +319,11 @@ impl Store for SqliteStore {
             "UPDATE agent_keys SET revoked_at = coalesce(revoked_at, ?3) WHERE tenant_id = ?1 AND key_id = ?2",
             params![tenant, key_id, now_ms()],
         )?;
-        if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        if n == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
     }
 
     fn rotate_agent_key(
@@ -313,18 +336,31 @@ impl Store for SqliteStore {
     ) -> Result<AgentKey> {
         let mut conn = self.meta();
         let tx = conn.transaction()?;
-        let key = accounts::rotate_agent_key(&tx, tenant, key_id, new_key_id, new_sha256, old_expires_at)?;
+        let key = accounts::rotate_agent_key(
+            &tx,
+            tenant,
+            key_id,
+            new_key_id,
+            new_sha256,
+            old_expires_at,
+        )?;
         tx.commit()?;
         Ok(key)
     }
 
     fn touch_agent_key(&self, key_id: &str, now_ms: i64) -> Result<()> {
-        self.meta()
-            .execute("UPDATE agent_keys SET last_used_at = ?2 WHERE key_id = ?1", params![key_id, now_ms])?;
+        self.meta().execute(
+            "UPDATE agent_keys SET last_used_at = ?2 WHERE key_id = ?1",
+            params![key_id, now_ms],
+        )?;
         Ok(())
     }
 
-    fn create_enrollment_token(&self, tenant: TenantId, token: &NewEnrollmentToken) -> Result<EnrollmentToken> {
+    fn create_enrollment_token(
+        &self,
+        tenant: TenantId,
+        token: &NewEnrollmentToken,
+    ) -> Result<EnrollmentToken> {
         accounts::create_enrollment_token(&self.meta(), tenant, token)
     }
 
@@ -350,7 +386,9 @@ impl Store for SqliteStore {
     ) -> Result<AgentKey> {
         let mut conn = self.meta();
         let tx = conn.transaction()?;
-        let key = accounts::redeem_enrollment_token(&tx, token_id, now_ms, key_name, new_key_id, new_sha256)?;
+        let key = accounts::redeem_enrollment_token(
+            &tx, token_id, now_ms, key_name, new_key_id, new_sha256,
+        )?;
         tx.commit()?;
         Ok(key)
     }
@@ -496,7 +534,11 @@ impl Store for SqliteStore {
         let mut conn = self.meta();
         let tx = conn.transaction()?;
         let owned: Option<i64> = tx
-            .query_row("SELECT id FROM hosts WHERE id = ?1 AND tenant_id = ?2", params![host, tenant], |r| r.get(0))
+            .query_row(
+                "SELECT id FROM hosts WHERE id = ?1 AND tenant_id = ?2",
+                params![host, tenant],
+                |r| r.get(0),
+            )
             .optional()?;
         if owned.is_none() {
             return Err(StoreError::NotFound);
