@@ -91,9 +91,19 @@ pub struct ProcessCollector {
     prev: HashMap<u32, (u64, u64)>,
     next: HashMap<u32, (u64, u64)>,
     prev_at: Option<Instant>,
+    /// Full scans done; the first two run back to back so a CPU list exists
+    /// after the second report.
+    scans: u32,
     clock_ticks: f64,
     page_size: u64,
 }
+
+/// How often the per-process scan runs. Reading every `/proc/<pid>/stat`
+/// is most of the agent's CPU (the kernel formats each line; ~13 µs a
+/// process here), while top lists change slowly; between scans only the
+/// process count is refreshed and the report carries no top lists (the
+/// server keeps showing the last ones).
+pub const SCAN_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl ProcessCollector {
     pub fn new() -> ProcessCollector {
@@ -111,6 +121,7 @@ impl ProcessCollector {
             prev: HashMap::new(),
             next: HashMap::new(),
             prev_at: None,
+            scans: 0,
             clock_ticks: if ticks > 0 { ticks as f64 } else { 100.0 },
             page_size: if page > 0 { page as u64 } else { 4096 },
         }
@@ -173,6 +184,23 @@ impl Collector for ProcessCollector {
             path: ctx.proc_root.clone(),
             source,
         };
+        let due = self.scans < 2
+            || elapsed_since(self.prev_at, ctx.now).is_none_or(|e| e >= SCAN_EVERY.as_secs_f64());
+        if !due {
+            let count = std::fs::read_dir(&ctx.proc_root)
+                .map_err(read_err)?
+                .flatten()
+                .filter(|e| {
+                    e.file_name()
+                        .to_str()
+                        .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
+                })
+                .count();
+            out.samples
+                .push(Sample::new("system.processes_count", count as f64));
+            return Ok(());
+        }
+        self.scans += 1;
         let proc_dir = File::open(&ctx.proc_root).map_err(read_err)?;
         let entries = std::fs::read_dir(&ctx.proc_root).map_err(read_err)?;
         self.candidates.clear();
@@ -253,6 +281,26 @@ impl Collector for ProcessCollector {
 mod tests {
     use super::*;
     use crate::collectors::test_support::{fixtures, snapshot_ctx, value};
+
+    #[test]
+    fn full_scans_are_spaced_but_the_count_is_always_fresh() {
+        let mut c = ProcessCollector::new();
+        let mut outputs = Vec::new();
+        for _ in 0..3 {
+            let mut out = Output::default();
+            c.collect(&Ctx::host(), &mut out).unwrap();
+            outputs.push(out);
+        }
+        assert!(outputs[0].processes.is_some() && outputs[1].processes.is_some());
+        assert!(
+            outputs[2].processes.is_none(),
+            "third scan within {SCAN_EVERY:?}"
+        );
+        for out in &outputs {
+            let count = value(&out.samples, "system.processes_count", None).unwrap();
+            assert!(count > 1.0);
+        }
+    }
 
     #[test]
     fn parses_stat_with_odd_names() {
