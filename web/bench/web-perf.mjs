@@ -12,6 +12,8 @@
 //             series), to show the headroom of the charts themselves.
 // "Interactive" is measured from navigation start to: every chart holds
 // data, then a cursor move over the CPU chart has been painted.
+// A third case, "overview": a fleet of 5,000 hosts on the overview, scrolled
+// top to bottom; reports the rows in the DOM and the slowest frame.
 // Prints one JSON line per case; exits 1 when a case is over budget.
 
 import { createReadStream, existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
@@ -63,8 +65,14 @@ function metrics(url, honourStep) {
   return { tier: stepS >= 3600 ? "1h" : stepS >= 300 ? "5m" : "raw", step_s: stepS, timestamps, series };
 }
 
+const FLEET_SIZE = 5000;
+
 function startServer(honourStep) {
   const now = Date.now();
+  const fleet = Array.from({ length: FLEET_SIZE }, (_, i) => ({
+    id: i + 1, hostname: `node-${String(i + 1).padStart(4, "0")}`, status: i % 17 === 0 ? "offline" : "online", last_seen: now - (i % 17 === 0 ? 7_200_000 : 2000),
+    os: "Debian 12", arch: "x86_64", kernel: "6.1.0", agent_version: "0.1.0", labels: { env: i % 3 ? "prod" : "staging" }, interval_s: 10, boot_time: Math.floor(now / 1000) - 86400, created_at: now,
+  }));
   const host = { id: 1, hostname: "perf-host", status: "online", last_seen: now, os: "Debian 12", arch: "x86_64", kernel: "6.1.0", agent_version: "0.1.0", labels: { env: "bench" }, interval_s: 10, boot_time: Math.floor(now / 1000) - 86400 * 30, created_at: now - WEEK_MS };
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://localhost");
@@ -73,7 +81,9 @@ function startServer(honourStep) {
       res.end(JSON.stringify(body));
     };
     if (url.pathname === "/api/auth/me") return json(200, { user_id: 1, username: "admin", tenant_id: 1, role: "platform_admin", expires_at: Math.floor(now / 1000) + 3600 });
-    if (url.pathname === "/api/servers") return json(200, [host]);
+    if (url.pathname === "/api/servers") return json(200, honourStep === "fleet" ? fleet : [host]);
+    if (honourStep === "fleet" && process.env.BENCH_NO_SUMMARY && /^\/api\/servers\/\d+\/metrics$/.test(url.pathname)) return json(404, { error: { code: "x", message: "x" } });
+    if (honourStep === "fleet" && /^\/api\/servers\/\d+\/metrics$/.test(url.pathname)) return json(200, metrics(url, true));
     if (url.pathname === "/api/servers/1") return json(200, host);
     if (url.pathname === "/api/servers/1/latest") return json(200, { ts: now, values: SERIES.map(([name, labels], i) => ({ name, labels, value: value(name, i, now) })), processes: null });
     if (url.pathname === "/api/servers/1/metrics") return json(200, metrics(url, honourStep));
@@ -108,6 +118,36 @@ async function measure(context, honourStep) {
   return { case: honourStep ? "rollup" : "raw", points_per_series: points, charts_drawn_ms: Math.round(drawnMs), interactive_ms: Math.round(interactiveMs) };
 }
 
+async function measureOverview(context) {
+  const server = await startServer("fleet");
+  const base = `http://127.0.0.1:${server.address().port}`;
+  const page = await context.newPage();
+  await page.goto(base + "/login");
+  await page.evaluate(() => localStorage.setItem("lxmon.session", JSON.stringify({ token: "bench", expiresAt: 4102444800, username: "admin", role: "platform_admin" })));
+  await page.goto(base + "/");
+  await page.locator('[data-testid="host-row"]').first().waitFor();
+  const firstRowsMs = await page.evaluate(() => performance.now());
+  const result = await page.evaluate(async () => {
+    const list = document.querySelector('[role="list"]').parentElement;
+    const frames = [];
+    let last = performance.now();
+    let maxRows = 0;
+    for (let y = 0; y <= list.scrollHeight; y += 400) {
+      list.scrollTop = y;
+      await new Promise((r) => requestAnimationFrame(r));
+      const t = performance.now();
+      frames.push(t - last);
+      last = t;
+      maxRows = Math.max(maxRows, list.querySelectorAll('[data-testid="host-row"]').length);
+    }
+    frames.sort((a, b) => a - b);
+    return { frames: frames.length, p50_frame_ms: frames[Math.floor(frames.length * 0.5)], p95_frame_ms: frames[Math.floor(frames.length * 0.95)], max_frame_ms: frames[frames.length - 1], max_rows_in_dom: maxRows };
+  });
+  await page.close();
+  server.close();
+  return { case: "overview", hosts: FLEET_SIZE, first_rows_ms: Math.round(firstRowsMs), ...Object.fromEntries(Object.entries(result).map(([k, v]) => [k, Math.round(v)])) };
+}
+
 if (!existsSync(join(DIST, "index.html"))) {
   console.error("web/dist is missing: run `npm run build` first");
   process.exit(2);
@@ -131,6 +171,11 @@ try {
     if (honourStep && !result.ok) failed = true;
     console.log(JSON.stringify(result));
   }
+  const overview = await measureOverview(context);
+  // Held to windowing only: frame times on a shared 2-core machine are too noisy to gate on.
+  overview.ok = overview.max_rows_in_dom < 100;
+  if (!overview.ok) failed = true;
+  console.log(JSON.stringify(overview));
 } finally {
   await context.close();
   rmSync(profile, { recursive: true, force: true });

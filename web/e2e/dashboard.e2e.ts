@@ -178,6 +178,29 @@ describe("dashboard", () => {
     await waitFor("7-day chart", async () => (await cpuChart()).points > 0);
   });
 
+  it("zooms by dragging across a chart, and shows CPU per core", async () => {
+    const overlay = page.locator('[data-chart="cpu"] .u-over');
+    const box = (await overlay.boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.5, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.7, box.y + box.height / 2, { steps: 5 });
+    await page.mouse.up();
+    await waitFor("a zoomed URL", async () => new URL(page.url()).searchParams.has("from"));
+    const params = new URL(page.url()).searchParams;
+    const spanMs = Number(params.get("to")) - Number(params.get("from"));
+    expect(spanMs).toBeGreaterThan(0);
+    expect(spanMs).toBeLessThan(7 * 86_400_000 * 0.3);
+    await page.getByRole("button", { name: "Back to live" }).waitFor();
+    await page.getByRole("button", { name: "Back to live" }).click();
+    await waitFor("live again", async () => new URL(page.url()).search === "");
+
+    await page.getByTestId("per-core-toggle").check();
+    await waitFor("the per-core chart", async () =>
+      page.evaluate(() => Number(document.querySelector<HTMLElement>('[data-chart="cpu-cores"]')?.dataset.points ?? 0) > 0),
+    );
+    await page.getByTestId("per-core-toggle").uncheck();
+  });
+
   it("stays usable on a phone", async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.locator('[data-range="live"]').click();

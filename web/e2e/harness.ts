@@ -13,8 +13,10 @@ import { fileURLToPath } from "node:url";
 import { chromium, type BrowserContext } from "playwright-core";
 
 export const WEB_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-export const SERVER_BIN = process.env.LXMON_SERVER_BIN ?? resolve(WEB_DIR, "../target/debug/lxmon-server");
-export const AGENT_BIN = process.env.LXMON_AGENT_BIN ?? resolve(WEB_DIR, "../target/debug/lxmon-agent");
+// Where `cargo build --bins` put the binaries (scripts/test.sh builds them first).
+const TARGET_DIR = process.env.CARGO_TARGET_DIR ? resolve(WEB_DIR, "..", process.env.CARGO_TARGET_DIR) : resolve(WEB_DIR, "../target");
+export const SERVER_BIN = process.env.LXMON_SERVER_BIN ?? join(TARGET_DIR, "debug/lxmon-server");
+export const AGENT_BIN = process.env.LXMON_AGENT_BIN ?? join(TARGET_DIR, "debug/lxmon-agent");
 export const CHROMIUM = process.env.LXMON_CHROMIUM ?? "/usr/bin/chromium";
 export const RESULTS_DIR = join(WEB_DIR, "test-results");
 

@@ -1,6 +1,7 @@
 // One host on the fleet overview: a link to its detail page, laid out as a
 // table row on wide screens and as a two-line card on phones.
 
+import { memo } from "react";
 import { handleLinkClick } from "../../app/router";
 import type { Server } from "../../api/types";
 import { Sparkline } from "../../components/Sparkline";
@@ -46,7 +47,15 @@ function seenText(server: Server, nowMs: number): string {
   return `seen ${formatAgo(server.last_seen, nowMs)}`;
 }
 
-export function HostRow({ server, summary, nowMs, compact }: { server: Server; summary: HostSummary | undefined; nowMs: number; compact: boolean }) {
+interface HostRowProps {
+  server: Server;
+  summary: HostSummary | undefined;
+  nowMs: number;
+  compact: boolean;
+}
+
+/** Memoised: while scrolling, only rows that come into view render. */
+export const HostRow = memo(function HostRow({ server, summary, nowMs, compact }: HostRowProps) {
   const href = `/servers/${server.id}`;
   const state = hostState(server);
   const memory = summary?.memPercent ?? null;
@@ -113,4 +122,4 @@ export function HostRow({ server, summary, nowMs, compact }: { server: Server; s
       <span className={`tabular-nums ${dim}`}>{formatDuration(uptimeSeconds(server, nowMs))}</span>
     </a>
   );
-}
+});

@@ -13,11 +13,15 @@ import { useNow } from "../../hooks/useNow";
 import { useResource } from "../../hooks/useResource";
 import { SORT_LABELS, selectHosts, type SortKey, type StatusFilter } from "../../lib/fleet";
 import { countByState } from "../../lib/status";
+import type { HostSummary } from "../../lib/summary";
 import { HostRow, ROW_HEIGHT_COMPACT, ROW_HEIGHT_WIDE, WIDE_GRID } from "./HostRow";
 import { SummaryLoader } from "./summaryLoader";
 
 /** Fleets up to this size get every row's figures loaded, so sorting by a figure sees all hosts. */
 const BACKGROUND_FILL_LIMIT = 500;
+
+const SUMMARY_SORTS: ReadonlySet<SortKey> = new Set(["cpu", "memory", "disk", "rx", "tx"]);
+const NO_SUMMARIES: ReadonlyMap<number, HostSummary> = new Map();
 
 const STATUS_FILTERS: { key: StatusFilter; label: string }[] = [
   { key: "all", label: "All" },
@@ -82,18 +86,26 @@ export function OverviewPage() {
     return () => clearInterval(timer);
   }, [loader]);
 
+  // Rows' figures arrive many times a second on a big fleet; only a sort by
+  // a figure needs them, so other sorts do not re-sort on each arrival.
+  const sortSummaries = SUMMARY_SORTS.has(sort) ? summaries : NO_SUMMARIES;
   const hosts = useMemo(
-    () => (servers.data ? selectHosts(servers.data, { filter, status, sort, descending, summaries, nowMs: now }) : []),
+    () => (servers.data ? selectHosts(servers.data, { filter, status, sort, descending, summaries: sortSummaries, nowMs: now }) : []),
     // `now` only matters for uptime sorting; re-sorting every tick would make rows jump.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-    [servers.data, filter, status, sort, descending, summaries, sort === "uptime" ? now : 0],
+    [servers.data, filter, status, sort, descending, sortSummaries, sort === "uptime" ? now : 0],
   );
   const counts = useMemo(() => countByState(servers.data ?? []), [servers.data]);
 
+  // Rows flung past while scrolling are not worth a request: ask once the
+  // list has been still for a moment.
+  const wantTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  useEffect(() => () => clearTimeout(wantTimer.current), []);
   const onRangeChange = useCallback(
     (start: number, end: number) => {
       visibleIds.current = hosts.slice(start, end).map((h) => h.id);
-      loader.want(visibleIds.current, true);
+      clearTimeout(wantTimer.current);
+      wantTimer.current = setTimeout(() => loader.want(visibleIds.current, true), 100);
     },
     [hosts, loader],
   );
