@@ -227,6 +227,7 @@ fn register_request(config: &Config, sampler: &Sampler) -> RegisterRequest {
         kernel: info.kernel.clone(),
         machine_id: identity.machine_id.clone(),
         labels: config.labels.clone(),
+        actions: Vec::new(),
     }
 }
 

@@ -33,3 +33,12 @@ pub const MAX_INTERVAL_S: u32 = 300;
 pub const DEFAULT_INTERVAL_S: u32 = 10;
 /// Longest wait an agent may ask for on a long-poll, in seconds.
 pub const MAX_LONG_POLL_S: u32 = 60;
+/// Largest output chunk in one `POST /api/agent/command-result`.
+pub const MAX_COMMAND_CHUNK_BYTES: usize = 64 * 1024;
+/// Output the server keeps per command (agents cap lower, per action).
+pub const MAX_COMMAND_OUTPUT_BYTES: usize = 1024 * 1024;
+/// Most arguments of one command, and the longest argument value.
+pub const MAX_COMMAND_ARGS: usize = 16;
+pub const MAX_COMMAND_ARG_LEN: usize = 1024;
+/// Most actions an agent may announce.
+pub const MAX_ACTIONS: usize = 64;

@@ -151,6 +151,144 @@ pub struct RegisterRequest {
     pub machine_id: Option<String>,
     #[serde(default)]
     pub labels: Labels,
+    /// The actions this agent's local allowlist permits (names and
+    /// parameter rules only, never the argv), so the dashboard can offer them.
+    #[serde(default)]
+    pub actions: Vec<ActionSpec>,
+}
+
+/// An action an agent allows, as announced at registration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ActionSpec {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub params: Vec<ParamSpec>,
+    /// Seconds before the agent kills it.
+    pub timeout_s: u32,
+}
+
+/// One parameter of an action: its value must fully match `pattern`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ParamSpec {
+    pub name: String,
+    /// A regular expression the whole value must match.
+    pub pattern: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// A command for an agent: run the allowlisted `action` with `args`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AgentCommand {
+    pub id: i64,
+    pub action: String,
+    #[serde(default)]
+    pub args: BTreeMap<String, String>,
+}
+
+/// `GET /api/agent/commands?wait=SECS` response: new commands to run, and
+/// ids of running commands the server cancelled (kill them).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CommandPoll {
+    #[serde(default)]
+    pub commands: Vec<AgentCommand>,
+    #[serde(default)]
+    pub cancel: Vec<i64>,
+}
+
+/// Where a command stands. `pending → delivered → running →` one of the
+/// final states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum CommandStatus {
+    Pending,
+    Delivered,
+    Running,
+    Succeeded,
+    Failed,
+    TimedOut,
+    /// The agent refused it (not in its allowlist, or arguments not matching).
+    Rejected,
+    /// Not picked up within its time to live.
+    Expired,
+    Cancelled,
+}
+
+impl CommandStatus {
+    pub fn is_final(self) -> bool {
+        !matches!(self, CommandStatus::Pending | CommandStatus::Delivered | CommandStatus::Running)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CommandStatus::Pending => "pending",
+            CommandStatus::Delivered => "delivered",
+            CommandStatus::Running => "running",
+            CommandStatus::Succeeded => "succeeded",
+            CommandStatus::Failed => "failed",
+            CommandStatus::TimedOut => "timed_out",
+            CommandStatus::Rejected => "rejected",
+            CommandStatus::Expired => "expired",
+            CommandStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<CommandStatus> {
+        [
+            CommandStatus::Pending,
+            CommandStatus::Delivered,
+            CommandStatus::Running,
+            CommandStatus::Succeeded,
+            CommandStatus::Failed,
+            CommandStatus::TimedOut,
+            CommandStatus::Rejected,
+            CommandStatus::Expired,
+            CommandStatus::Cancelled,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == s)
+    }
+}
+
+/// `POST /api/agent/command-result`: one chunk of output and/or a status
+/// change. Chunks are numbered from 0 so a resent chunk is stored once; the
+/// final update (`succeeded`, `failed`, `timed_out`, `rejected`) carries the
+/// exit code, duration and whether output was cut at the action's cap.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CommandUpdate {
+    pub id: i64,
+    pub seq: u32,
+    pub status: CommandStatus,
+    /// Output since the previous chunk (stdout and stderr interleaved).
+    #[serde(default)]
+    pub output: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+    #[serde(default)]
+    pub truncated: bool,
+    /// Why the agent rejected or could not start it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// `POST /api/agent/command-result` response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CommandUpdateAck {
+    /// False when the chunk was a resend already stored.
+    pub stored: bool,
+    /// True when the server cancelled the command: stop it.
+    pub cancelled: bool,
 }
 
 /// Settings the server hands its agents (`GET /api/agent/config`, and inside

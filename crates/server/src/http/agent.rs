@@ -314,6 +314,7 @@ mod tests {
             kernel: String::new(),
             machine_id: None,
             labels: Default::default(),
+            actions: Vec::new(),
         };
         assert!(check_registration(&req).is_ok());
         req.hostname = "a b".into();
