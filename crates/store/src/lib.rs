@@ -142,6 +142,34 @@ pub trait Store: Send + Sync + 'static {
         new_sha256: &[u8; 32],
     ) -> Result<AgentKey>;
 
+    // --- commands ----------------------------------------------------------
+    /// Queues a command for a host of the tenant (`NotFound` otherwise).
+    #[allow(clippy::too_many_arguments)]
+    fn create_command(
+        &self,
+        tenant: TenantId,
+        host: HostId,
+        action: &str,
+        args: &std::collections::BTreeMap<String, String>,
+        created_by: &str,
+        now_ms: i64,
+        ttl_ms: i64,
+    ) -> Result<Command>;
+    fn command(&self, tenant: TenantId, id: i64) -> Result<Option<Command>>;
+    /// A host's commands, newest first, without their output.
+    fn commands(&self, tenant: TenantId, host: HostId, before_id: Option<i64>, limit: u32) -> Result<Vec<Command>>;
+    /// `Conflict` when the command already finished.
+    fn cancel_command(&self, tenant: TenantId, id: i64, now_ms: i64) -> Result<Command>;
+    /// For the host's agent: expires stale commands, delivers pending ones,
+    /// and lists cancellations it has not been told about.
+    fn poll_commands(&self, host: HostId, now_ms: i64) -> Result<lxmon_proto::CommandPoll>;
+    /// For the host's agent: applies an output chunk or status change to one
+    /// of its own commands (`NotFound` for any other). Returns the command and
+    /// whether the update was new.
+    fn update_command(&self, host: HostId, update: &lxmon_proto::CommandUpdate, now_ms: i64) -> Result<(Command, bool)>;
+    /// Expires pending commands past their time to live (maintenance).
+    fn expire_commands(&self, now_ms: i64) -> Result<usize>;
+
     // --- audit -------------------------------------------------------------
     fn record_audit(&self, entry: &AuditEntry) -> Result<()>;
     fn audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>>;

@@ -1,6 +1,8 @@
 //! Records the store reads and writes.
 
-use lxmon_proto::{HostInfo, Labels, Sample};
+use std::collections::BTreeMap;
+
+use lxmon_proto::{ActionSpec, CommandStatus, HostInfo, Labels, Sample};
 use serde::{Deserialize, Serialize};
 
 pub type TenantId = i64;
@@ -176,6 +178,7 @@ pub struct HostRegistration {
     pub agent_version: String,
     pub machine_id: Option<String>,
     pub labels: Labels,
+    pub actions: Vec<ActionSpec>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -198,6 +201,8 @@ pub struct Host {
     /// Reporting interval of the last report, seconds.
     pub interval_s: Option<u32>,
     pub boot_time: Option<i64>,
+    /// Actions the host's agent allows (from its last registration).
+    pub actions: Vec<ActionSpec>,
 }
 
 /// One report, validated, ready to store.
@@ -361,4 +366,29 @@ pub struct StoreStats {
     pub rollup_chunk_bytes: u64,
     pub series: u64,
     pub hosts: u64,
+}
+
+/// A remote command and everything known about its run.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Command {
+    pub id: i64,
+    pub tenant_id: TenantId,
+    pub host_id: HostId,
+    pub action: String,
+    pub args: BTreeMap<String, String>,
+    pub status: CommandStatus,
+    pub created_by: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub delivered_at: Option<i64>,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+    pub exit_code: Option<i32>,
+    pub duration_ms: Option<u64>,
+    pub truncated: bool,
+    pub error: Option<String>,
+    /// Output so far (omitted in listings).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
 }

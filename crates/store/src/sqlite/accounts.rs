@@ -109,6 +109,7 @@ pub fn delete_tenant(tx: &Transaction<'_>, id: TenantId) -> Result<()> {
         format!("DELETE FROM head WHERE host_id IN ({hosts})"),
         format!("DELETE FROM chunks WHERE host_id IN ({hosts})"),
         format!("DELETE FROM series WHERE host_id IN ({hosts})"),
+        "DELETE FROM commands WHERE tenant_id = ?1".into(),
         "DELETE FROM agent_keys WHERE tenant_id = ?1".into(),
         "DELETE FROM hosts WHERE tenant_id = ?1".into(),
         "DELETE FROM enrollment_tokens WHERE tenant_id = ?1".into(),

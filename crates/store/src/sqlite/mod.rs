@@ -6,6 +6,7 @@
 //! Several processes may open the same file (the server and its CLI).
 
 mod accounts;
+mod commands;
 mod series;
 mod writer;
 
@@ -182,7 +183,7 @@ impl Drop for SqliteStore {
     }
 }
 
-const HOST_COLUMNS: &str = "id, tenant_id, hostname, os, arch, kernel, agent_version, machine_id, labels, created_at, last_seen, last_seq, interval_s, boot_time";
+const HOST_COLUMNS: &str = "id, tenant_id, hostname, os, arch, kernel, agent_version, machine_id, labels, created_at, last_seen, last_seq, interval_s, boot_time, actions";
 
 fn host_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Host> {
     let labels: String = r.get(8)?;
@@ -201,6 +202,7 @@ fn host_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Host> {
         last_seq: r.get::<_, Option<i64>>(11)?.map(|s| s as u64),
         interval_s: r.get::<_, Option<i64>>(12)?.map(|s| s as u32),
         boot_time: r.get(13)?,
+        actions: serde_json::from_str(&r.get::<_, String>(14)?).unwrap_or_default(),
     })
 }
 
@@ -393,6 +395,56 @@ impl Store for SqliteStore {
         Ok(key)
     }
 
+    fn create_command(
+        &self,
+        tenant: TenantId,
+        host: HostId,
+        action: &str,
+        args: &std::collections::BTreeMap<String, String>,
+        created_by: &str,
+        now_ms: i64,
+        ttl_ms: i64,
+    ) -> Result<Command> {
+        commands::create(&self.meta(), tenant, host, action, args, created_by, now_ms, ttl_ms)
+    }
+
+    fn command(&self, tenant: TenantId, id: i64) -> Result<Option<Command>> {
+        commands::get(&*self.reader()?, tenant, id)
+    }
+
+    fn commands(&self, tenant: TenantId, host: HostId, before_id: Option<i64>, limit: u32) -> Result<Vec<Command>> {
+        commands::list(&*self.reader()?, tenant, host, before_id, limit)
+    }
+
+    fn cancel_command(&self, tenant: TenantId, id: i64, now_ms: i64) -> Result<Command> {
+        commands::cancel(&self.meta(), tenant, id, now_ms)
+    }
+
+    fn poll_commands(&self, host: HostId, now_ms: i64) -> Result<lxmon_proto::CommandPoll> {
+        // Thousands of agents poll: answer "nothing" from a reader, and take
+        // the write lock only when there is something to hand over.
+        if !commands::has_work(&*self.reader()?, host)? {
+            return Ok(lxmon_proto::CommandPoll::default());
+        }
+        let mut conn = self.meta();
+        let tx = conn.transaction()?;
+        let poll = commands::poll(&tx, host, now_ms)?;
+        tx.commit()?;
+        Ok(poll)
+    }
+
+    fn update_command(&self, host: HostId, update: &lxmon_proto::CommandUpdate, now_ms: i64) -> Result<(Command, bool)> {
+        let mut conn = self.meta();
+        let tx = conn.transaction()?;
+        let result = commands::update(&tx, host, update, now_ms)?;
+        tx.commit()?;
+        Ok(result)
+    }
+
+    fn expire_commands(&self, now_ms: i64) -> Result<usize> {
+        commands::expire(&self.meta(), now_ms)
+    }
+
     fn record_audit(&self, entry: &AuditEntry) -> Result<()> {
         accounts::record_audit(&self.meta(), entry)
     }
@@ -415,11 +467,12 @@ impl Store for SqliteStore {
         // Labels the enrollment token asked for, then the agent's own.
         let mut labels = key.labels.clone();
         labels.extend(reg.labels.clone());
+        let actions_json = serde_json::to_string(&reg.actions).expect("actions serialize");
         let host_id = match key.host_id {
             Some(id) => {
                 tx.execute(
                     "UPDATE hosts SET hostname = ?2, os = ?3, arch = ?4, kernel = ?5, agent_version = ?6,
-                     machine_id = ?7, labels = ?8, last_seen = ?9 WHERE id = ?1 AND tenant_id = ?10",
+                     machine_id = ?7, labels = ?8, last_seen = ?9, actions = ?11 WHERE id = ?1 AND tenant_id = ?10",
                     params![
                         id,
                         reg.hostname,
@@ -430,15 +483,16 @@ impl Store for SqliteStore {
                         reg.machine_id,
                         labels_json(&labels),
                         now_ms(),
-                        tenant
+                        tenant,
+                        actions_json
                     ],
                 )?;
                 id
             }
             None => {
                 tx.execute(
-                    "INSERT INTO hosts (tenant_id, hostname, os, arch, kernel, agent_version, machine_id, labels, created_at, last_seen)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+                    "INSERT INTO hosts (tenant_id, hostname, os, arch, kernel, agent_version, machine_id, labels, created_at, last_seen, actions)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10)",
                     params![
                         tenant,
                         reg.hostname,
@@ -448,7 +502,8 @@ impl Store for SqliteStore {
                         reg.agent_version,
                         reg.machine_id,
                         labels_json(&labels),
-                        now_ms()
+                        now_ms(),
+                        actions_json
                     ],
                 )?;
                 let id = tx.last_insert_rowid();
@@ -547,6 +602,7 @@ impl Store for SqliteStore {
             "DELETE FROM head WHERE host_id = ?1",
             "DELETE FROM chunks WHERE host_id = ?1",
             "DELETE FROM series WHERE host_id = ?1",
+            "DELETE FROM commands WHERE host_id = ?1",
             "UPDATE agent_keys SET revoked_at = coalesce(revoked_at, ?2), host_id = NULL WHERE host_id = ?1",
             "DELETE FROM hosts WHERE id = ?1",
         ] {

@@ -45,7 +45,9 @@ CREATE TABLE IF NOT EXISTS hosts (
     last_seen     INTEGER,
     last_seq      INTEGER,
     interval_s    INTEGER,
-    boot_time     INTEGER
+    boot_time     INTEGER,
+    -- JSON array of the actions the agent's allowlist permits (ActionSpec).
+    actions       TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX IF NOT EXISTS hosts_tenant ON hosts(tenant_id, hostname);
 
@@ -122,3 +124,30 @@ CREATE TABLE IF NOT EXISTS chunks (
     data     BLOB NOT NULL,
     PRIMARY KEY (host_id, tier, start_ts)
 ) WITHOUT ROWID;
+
+-- Remote commands (DESIGN §5): queued here, delivered by long-poll, results
+-- streamed back into `output`.
+CREATE TABLE IF NOT EXISTS commands (
+    id           INTEGER PRIMARY KEY,
+    tenant_id    INTEGER NOT NULL REFERENCES tenants(id),
+    host_id      INTEGER NOT NULL,
+    action       TEXT NOT NULL,
+    args         TEXT NOT NULL,
+    status       TEXT NOT NULL,
+    created_by   TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    expires_at   INTEGER NOT NULL,
+    delivered_at INTEGER,
+    started_at   INTEGER,
+    finished_at  INTEGER,
+    exit_code    INTEGER,
+    duration_ms  INTEGER,
+    truncated    INTEGER NOT NULL DEFAULT 0,
+    error        TEXT,
+    output       TEXT NOT NULL DEFAULT '',
+    -- Next output chunk expected from the agent.
+    next_seq     INTEGER NOT NULL DEFAULT 0,
+    -- A cancelled command the agent already had: has the agent been told?
+    cancel_sent  INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS commands_host ON commands(host_id, status);
