@@ -38,6 +38,8 @@ interface RequestOptions {
   signal?: AbortSignal;
   /** Login itself answers 401 for a wrong password: that must not "expire" anything. */
   authenticated?: boolean;
+  /** Whether a 401 ends the session (not for logout, which ends it anyway). */
+  expireOn401?: boolean;
 }
 
 function withQuery(path: string, query: Query | undefined): string {
@@ -57,7 +59,7 @@ function isErrorBody(value: unknown): value is ErrorBody {
 }
 
 async function request<T>(path: string, options: RequestOptions = {}): Promise<T> {
-  const { method = "GET", query, body, signal, authenticated = true } = options;
+  const { method = "GET", query, body, signal, authenticated = true, expireOn401 = authenticated } = options;
   const headers: Record<string, string> = { Accept: "application/json" };
   const session = getSession();
   if (authenticated && session) headers.Authorization = `Bearer ${session.token}`;
@@ -91,12 +93,14 @@ async function request<T>(path: string, options: RequestOptions = {}): Promise<T
     const message = isErrorBody(parsed)
       ? String(parsed.error.message)
       : `The server answered ${response.status} ${response.statusText || ""}`.trim();
-    if (response.status === 401 && authenticated) {
+    if (response.status === 401 && expireOn401) {
       endSession(code === "session_expired" ? SESSION_EXPIRED_MESSAGE : `You have been logged out: ${message}`);
     }
     throw new ApiError(response.status, code, message);
   }
   if (parsed === undefined) {
+    // 204 No Content (logout) has no body by design.
+    if (response.status === 204) return undefined as T;
     throw new ApiError(response.status, "bad_response", `The server sent an unreadable answer to ${path}`);
   }
   return parsed as T;
@@ -107,6 +111,10 @@ export type MetricsQuery = QueryOf<"/api/servers/{id}/metrics", "get">;
 export const api = {
   login(credentials: BodyOf<"/api/auth/login", "post">, signal?: AbortSignal): Promise<LoginResponse> {
     return request<Ok<"/api/auth/login", "post">>("/api/auth/login", { method: "POST", body: credentials, signal, authenticated: false });
+  },
+  /** Tells the server the session ends (audited; `everywhere` revokes every token of the user). */
+  logout(everywhere = false): Promise<void> {
+    return request<void>("/api/auth/logout", { method: "POST", body: { everywhere }, expireOn401: false });
   },
   me(signal?: AbortSignal): Promise<WhoAmI> {
     return request<Ok<"/api/auth/me", "get">>("/api/auth/me", { signal });

@@ -46,6 +46,8 @@ export function App() {
   const route = parseRoute(pathname);
   const logout = () => {
     closeEventStream();
+    // Best effort: the token is dropped here whatever the server answers.
+    api.logout().catch(() => undefined);
     endSession(null);
   };
   return (

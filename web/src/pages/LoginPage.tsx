@@ -1,17 +1,27 @@
-// Username and password in, session out. The form is one step of a flow so
-// that a second factor can slot in later: when the server starts answering
-// "TOTP required" the page moves to a code step instead of starting the
-// session (see `LoginStep`).
+// Username and password in, session out — with a second step for a TOTP
+// code (or a recovery code) when the account has two-factor login on: the
+// server answers the first step with 401 `totp_required`, and the same
+// credentials go again with the code.
 
 import { useEffect, useRef, useState, type FormEvent } from "react";
 import { ApiError, api, errorMessage } from "../api/client";
 import { clearEndReason, getEndReason, startSession } from "../api/session";
 import { setTheme, useTheme } from "../app/theme";
 
-type LoginStep = { kind: "credentials" };
+type LoginStep = { kind: "credentials" } | { kind: "second-factor"; username: string; password: string };
+
+/** What to tell the user about a failed login. */
+function loginError(error: unknown): string {
+  if (error instanceof ApiError) {
+    if (error.code === "totp_invalid") return "That code is not right. Try the current one from your app.";
+    if (error.status === 401) return "Wrong username or password.";
+    if (error.status === 429) return `Too many attempts. ${error.message}`;
+  }
+  return errorMessage(error);
+}
 
 export function LoginPage() {
-  const [step] = useState<LoginStep>({ kind: "credentials" });
+  const [step, setStep] = useState<LoginStep>({ kind: "credentials" });
   // The reason the last session ended ("expired"), shown once.
   const [notice] = useState(() => getEndReason());
   useEffect(() => clearEndReason(), []);
@@ -36,13 +46,28 @@ export function LoginPage() {
             {notice}
           </p>
         )}
-        {step.kind === "credentials" && <CredentialsForm />}
+        {step.kind === "credentials" ? (
+          <CredentialsForm onSecondFactor={(username, password) => setStep({ kind: "second-factor", username, password })} />
+        ) : (
+          <SecondFactorForm username={step.username} password={step.password} onBack={() => setStep({ kind: "credentials" })} />
+        )}
       </div>
     </div>
   );
 }
 
-function CredentialsForm() {
+const FORM_CLASS = "space-y-4 rounded-lg border border-slate-200 bg-white p-6 shadow-sm dark:border-slate-800 dark:bg-slate-900";
+
+function FormError({ message }: { message: string | null }) {
+  if (!message) return null;
+  return (
+    <p role="alert" className="text-sm text-rose-700 dark:text-rose-400">
+      {message}
+    </p>
+  );
+}
+
+function CredentialsForm({ onSecondFactor }: { onSecondFactor: (username: string, password: string) => void }) {
   const [username, setUsername] = useState("");
   const [password, setPassword] = useState("");
   const [busy, setBusy] = useState(false);
@@ -58,13 +83,14 @@ function CredentialsForm() {
     try {
       startSession(await api.login({ username, password }));
     } catch (e) {
-      setError(e instanceof ApiError && e.status === 401 ? "Wrong username or password." : errorMessage(e));
       setBusy(false);
+      if (e instanceof ApiError && e.code === "totp_required") onSecondFactor(username, password);
+      else setError(loginError(e));
     }
   }
 
   return (
-    <form onSubmit={submit} className="space-y-4 rounded-lg border border-slate-200 bg-white p-6 shadow-sm dark:border-slate-800 dark:bg-slate-900" aria-labelledby="login-title">
+    <form onSubmit={submit} className={FORM_CLASS} aria-labelledby="login-title">
       <h2 id="login-title" className="text-lg font-semibold">
         Log in
       </h2>
@@ -76,14 +102,76 @@ function CredentialsForm() {
         <span className="mb-1 block font-medium">Password</span>
         <input name="password" type="password" autoComplete="current-password" required className="input" value={password} onChange={(e) => setPassword(e.target.value)} />
       </label>
-      {error && (
-        <p role="alert" className="text-sm text-rose-700 dark:text-rose-400">
-          {error}
-        </p>
-      )}
+      <FormError message={error} />
       <button type="submit" className="btn btn-primary w-full" disabled={busy}>
         {busy ? "Logging in…" : "Log in"}
       </button>
+    </form>
+  );
+}
+
+function SecondFactorForm({ username, password, onBack }: { username: string; password: string; onBack: () => void }) {
+  const [useRecovery, setUseRecovery] = useState(false);
+  const [code, setCode] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const codeInput = useRef<HTMLInputElement>(null);
+
+  useEffect(() => codeInput.current?.focus(), [useRecovery]);
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const trimmed = code.trim();
+      startSession(await api.login(useRecovery ? { username, password, recovery_code: trimmed } : { username, password, totp_code: trimmed }));
+    } catch (e) {
+      setBusy(false);
+      setError(loginError(e));
+    }
+  }
+
+  return (
+    <form onSubmit={submit} className={FORM_CLASS} aria-labelledby="second-factor-title">
+      <h2 id="second-factor-title" className="text-lg font-semibold">
+        Two-factor login
+      </h2>
+      <label className="block text-sm">
+        <span className="mb-1 block font-medium">{useRecovery ? "Recovery code" : "Code from your authenticator app"}</span>
+        <input
+          ref={codeInput}
+          key={useRecovery ? "recovery" : "totp"}
+          name={useRecovery ? "recovery_code" : "totp_code"}
+          autoComplete="one-time-code"
+          inputMode={useRecovery ? "text" : "numeric"}
+          pattern={useRecovery ? undefined : "[0-9 ]{6,8}"}
+          required
+          className="input font-mono tracking-widest"
+          value={code}
+          onChange={(e) => setCode(e.target.value)}
+        />
+      </label>
+      <FormError message={error} />
+      <button type="submit" className="btn btn-primary w-full" disabled={busy}>
+        {busy ? "Checking…" : "Verify"}
+      </button>
+      <div className="flex justify-between text-sm">
+        <button type="button" className="link" onClick={onBack}>
+          ← Back
+        </button>
+        <button
+          type="button"
+          className="link"
+          onClick={() => {
+            setUseRecovery((r) => !r);
+            setCode("");
+            setError(null);
+          }}
+        >
+          {useRecovery ? "Use an app code" : "Use a recovery code"}
+        </button>
+      </div>
     </form>
   );
 }
