@@ -10,3 +10,8 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --no-fail-fast
 fi
+
+# The dashboard (web/): lint, types, unit tests, then browser tests in Debian's
+# headless Chromium (installed by web/scripts/install-browser.sh when missing)
+# against the lxmon-server and lxmon-agent built above.
+(cd web && npm ci --no-audit --no-fund && npm run lint && npm run typecheck && npm test && npm run test:e2e)

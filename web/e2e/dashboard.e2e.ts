@@ -16,6 +16,7 @@ import {
   startServer,
   startStaticServer,
   stopProcess,
+  totpCode,
   waitFor,
   WEB_DIR,
   type LxmonServer,
@@ -268,5 +269,34 @@ describe("dashboard", () => {
     const row = page.locator(`[data-testid="host-row"][data-host="${hostname}"]`);
     await expect.poll(() => row.textContent(), { timeout: 15_000 }).toMatch(/offline.*since/s);
     await expect.poll(() => row.textContent(), { timeout: 15_000 }).toMatch(/\d%/);
+  });
+
+  it("asks for the authenticator code when two-factor login is on", async () => {
+    const token = await login(server.url, server.password);
+    const post = async (path: string, body: unknown) => {
+      const response = await fetch(`${server.url}${path}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
+      return response.json() as Promise<Record<string, unknown>>;
+    };
+    const { secret } = (await post("/api/auth/totp/setup", {})) as { secret: string };
+    await post("/api/auth/totp/enable", { code: totpCode(secret) });
+
+    await page.goto(baseUrl + "/");
+    await page.getByTestId("logout").click();
+    await page.getByLabel("Username").fill("admin");
+    await page.getByLabel("Password").fill(server.password);
+    await page.getByRole("button", { name: "Log in" }).click();
+    const code = page.getByLabel("Code from your authenticator app");
+    await code.waitFor();
+    await code.fill("000000" === totpCode(secret) ? "111111" : "000000");
+    await page.getByRole("button", { name: "Verify" }).click();
+    await page.getByText("That code is not right").waitFor();
+    await code.fill(totpCode(secret));
+    await page.getByRole("button", { name: "Verify" }).click();
+    await page.getByRole("heading", { name: "Fleet overview" }).waitFor();
   });
 });
