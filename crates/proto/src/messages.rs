@@ -223,7 +223,10 @@ pub enum CommandStatus {
 
 impl CommandStatus {
     pub fn is_final(self) -> bool {
-        !matches!(self, CommandStatus::Pending | CommandStatus::Delivered | CommandStatus::Running)
+        !matches!(
+            self,
+            CommandStatus::Pending | CommandStatus::Delivered | CommandStatus::Running
+        )
     }
 
     pub fn as_str(self) -> &'static str {

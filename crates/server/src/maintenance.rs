@@ -14,6 +14,9 @@ pub async fn run(state: AppState, interval: Duration, mut shutdown: watch::Recei
             _ = tokio::time::sleep(interval) => {}
             _ = shutdown.changed() => return,
         }
+        if let Err(e) = state.blocking(|s| s.expire_commands(crate::now_ms())).await {
+            tracing::error!(error = %e.message, "expiring commands failed");
+        }
         match state.blocking(|s| s.maintain(crate::now_ms())).await {
             Ok(r) if r.chunks_sealed > 0 || r.chunks_dropped > 0 => tracing::info!(
                 chunks_sealed = r.chunks_sealed,

@@ -27,6 +27,8 @@ pub struct AppState {
     /// TOTP secrets between setup and confirmation, by user. Memory only: a
     /// restart just means running setup again.
     pub pending_totp: Arc<Mutex<HashMap<String, Vec<u8>>>>,
+    /// Wakes a host's waiting command long-poll when work arrives for it.
+    pub agent_wakeups: Arc<Mutex<HashMap<HostId, Arc<tokio::sync::Notify>>>>,
 }
 
 /// Brute-force limits (failures per window).
@@ -67,7 +69,23 @@ impl AppState {
             events: EventBus::default(),
             limits: Arc::default(),
             pending_totp: Arc::default(),
+            agent_wakeups: Arc::default(),
         })
+    }
+
+    pub fn agent_wakeup(&self, host: HostId) -> Arc<tokio::sync::Notify> {
+        self.agent_wakeups
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(host)
+            .or_default()
+            .clone()
+    }
+
+    /// Tells the host's agent, if it is long-polling here, to poll now.
+    /// (Another server instance's agents find the command on their next poll.)
+    pub fn wake_agent(&self, host: HostId) {
+        self.agent_wakeup(host).notify_one();
     }
 
     /// Runs a blocking store call off the async executor.

@@ -32,6 +32,7 @@ struct TenantData {
     key: String,
     key_id: String,
     token_id: i64,
+    command_id: i64,
     /// Strings that belong to this tenant alone.
     markers: Vec<String>,
 }
@@ -70,9 +71,10 @@ fn populate(server: &Server, admin: &Api, name: &str) -> TenantData {
     let key_id = r.body["info"]["key_id"].as_str().unwrap().to_owned();
     let agent = Api::as_agent(&server.url(), &key);
     let hostname = format!("{name}-host");
+    let action = format!("{name}-uptime");
     let r = agent.post_json(
         "/api/agent/register",
-        &json!({"hostname": hostname, "labels": {"team": format!("{name}-team")}}),
+        &json!({"hostname": hostname, "labels": {"team": format!("{name}-team")}, "actions": [{"name": action, "timeout_s": 5}]}),
     );
     assert_eq!(r.status, 200, "{}", r.body);
     let host_id = r.body["server_id"].as_i64().unwrap();
@@ -85,6 +87,12 @@ fn populate(server: &Server, admin: &Api, name: &str) -> TenantData {
     );
     assert_eq!(r.status, 201, "{}", r.body);
     let token_id = r.body["info"]["id"].as_i64().unwrap();
+    let r = tenant_admin.post_json(
+        &format!("/api/servers/{host_id}/command"),
+        &json!({"action": action}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let command_id = r.body["id"].as_i64().unwrap();
     TenantData {
         id,
         reporter: Api::login_as(&server.url(), &reporter_name, PASSWORD),
@@ -100,9 +108,11 @@ fn populate(server: &Server, admin: &Api, name: &str) -> TenantData {
             format!("{name}-token"),
             format!("{name}-team"),
             format!("{name}-key"),
+            action,
         ],
         key_id,
         token_id,
+        command_id,
     }
 }
 
@@ -145,6 +155,8 @@ fn fill(path: &str, t: &TenantData) -> String {
         t.key_id.clone()
     } else if path.starts_with("/api/enrollment-tokens/") {
         t.token_id.to_string()
+    } else if path.starts_with("/api/commands/") {
+        t.command_id.to_string()
     } else if path.starts_with("/api/tenants/") {
         t.id.to_string()
     } else {
@@ -259,7 +271,7 @@ fn a_user_of_one_tenant_gets_no_byte_of_another() {
                 }
                 let target = fill(path, &w.a);
                 let body = (*method != "GET")
-                    .then(|| json!({"confirm": "x", "role": "tenant_reporter", "disabled": true}));
+                    .then(|| json!({"confirm": "x", "role": "tenant_reporter", "disabled": true, "action": "alpha-uptime"}));
                 let r = intruder.request(method, &target, body.as_ref());
                 let text = r.body.to_string();
                 if phase == "read" {

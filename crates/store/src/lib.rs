@@ -157,7 +157,13 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Command>;
     fn command(&self, tenant: TenantId, id: i64) -> Result<Option<Command>>;
     /// A host's commands, newest first, without their output.
-    fn commands(&self, tenant: TenantId, host: HostId, before_id: Option<i64>, limit: u32) -> Result<Vec<Command>>;
+    fn commands(
+        &self,
+        tenant: TenantId,
+        host: HostId,
+        before_id: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<Command>>;
     /// `Conflict` when the command already finished.
     fn cancel_command(&self, tenant: TenantId, id: i64, now_ms: i64) -> Result<Command>;
     /// For the host's agent: expires stale commands, delivers pending ones,
@@ -166,7 +172,12 @@ pub trait Store: Send + Sync + 'static {
     /// For the host's agent: applies an output chunk or status change to one
     /// of its own commands (`NotFound` for any other). Returns the command and
     /// whether the update was new.
-    fn update_command(&self, host: HostId, update: &lxmon_proto::CommandUpdate, now_ms: i64) -> Result<(Command, bool)>;
+    fn update_command(
+        &self,
+        host: HostId,
+        update: &lxmon_proto::CommandUpdate,
+        now_ms: i64,
+    ) -> Result<(Command, bool)>;
     /// Expires pending commands past their time to live (maintenance).
     fn expire_commands(&self, now_ms: i64) -> Result<usize>;
 

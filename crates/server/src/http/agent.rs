@@ -58,6 +58,31 @@ fn check_registration(req: &RegisterRequest) -> ApiResult<()> {
         }
     }
     validate_labels("host labels", &req.labels)?;
+    if req.actions.len() > lxmon_proto::MAX_ACTIONS {
+        return Err(ApiError::unprocessable(
+            "invalid_registration",
+            format!("at most {} actions", lxmon_proto::MAX_ACTIONS),
+        ));
+    }
+    for action in &req.actions {
+        let sizes_ok = (1..=64).contains(&action.name.len())
+            && action.description.len() <= MAX_TEXT_LEN
+            && action.params.len() <= lxmon_proto::MAX_COMMAND_ARGS
+            && action.params.iter().all(|p| {
+                (1..=64).contains(&p.name.len())
+                    && p.pattern.len() <= 1024
+                    && p.description.len() <= MAX_TEXT_LEN
+            });
+        if !sizes_ok {
+            return Err(ApiError::unprocessable(
+                "invalid_registration",
+                format!(
+                    "action {:?} has a name, description or parameter out of bounds",
+                    action.name.chars().take(64).collect::<String>()
+                ),
+            ));
+        }
+    }
     Ok(())
 }
 
@@ -82,6 +107,7 @@ pub async fn register(
         agent_version: req.version,
         machine_id: req.machine_id,
         labels: req.labels,
+        actions: req.actions,
     };
     let (tenant, key_id) = (agent.tenant, agent.key.key_id.clone());
     let host = state

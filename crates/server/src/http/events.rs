@@ -29,6 +29,13 @@ use crate::state::AppState;
 pub enum LiveEvent {
     /// A report of the host was stored; `ts` is its timestamp.
     Report { host_id: HostId, ts: i64 },
+    /// A command changed status or produced output (`output` is the new chunk).
+    Command {
+        command_id: i64,
+        host_id: HostId,
+        status: lxmon_proto::CommandStatus,
+        output: String,
+    },
     /// The host's status changed.
     Host {
         host_id: HostId,
@@ -42,6 +49,7 @@ impl LiveEvent {
         match self {
             LiveEvent::Report { .. } => "report",
             LiveEvent::Host { .. } => "host",
+            LiveEvent::Command { .. } => "command",
         }
     }
 }
@@ -64,6 +72,11 @@ impl Default for EventBus {
 }
 
 impl EventBus {
+    /// Turns true at shutdown; long-lived requests (streams, long-polls) end.
+    pub fn closing_signal(&self) -> watch::Receiver<bool> {
+        self.closing.subscribe()
+    }
+
     /// Ends every open stream.
     pub fn close(&self) {
         self.closing.send_replace(true);

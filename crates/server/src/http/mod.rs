@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod agent;
 pub mod assets;
 pub mod authz;
+pub mod commands;
 pub mod compat;
 pub mod enroll;
 pub mod error;
@@ -40,6 +41,7 @@ use crate::state::AppState;
         (name = "tenants", description = "Tenants (platform admins)"),
         (name = "agent-keys", description = "Agent keys and enrollment tokens (tenant admins)"),
         (name = "audit", description = "The audit log (tenant admins)"),
+        (name = "commands", description = "Remote commands: allowlisted actions run by agents"),
         (name = "system", description = "Health and metadata"),
     )
 )]
@@ -111,6 +113,12 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(accounts::list_tokens, accounts::create_token))
         .routes(routes!(accounts::revoke_token))
         .routes(routes!(accounts::audit))
+        .routes(routes!(commands::run))
+        .routes(routes!(commands::status))
+        .routes(routes!(commands::history))
+        .routes(routes!(commands::cancel))
+        .routes(routes!(commands::poll))
+        .routes(routes!(commands::result))
         .routes(routes!(servers::list))
         .routes(routes!(servers::get, servers::delete))
         .routes(routes!(servers::metrics))

@@ -37,6 +37,8 @@ pub struct ServerView {
     /// Unix seconds of the host's last boot.
     pub boot_time: Option<i64>,
     pub created_at: i64,
+    /// Actions its agent allows (for the command runner).
+    pub actions: Vec<lxmon_proto::ActionSpec>,
 }
 
 impl HostStatus {
@@ -65,6 +67,7 @@ impl ServerView {
             interval_s: host.interval_s,
             boot_time: host.boot_time,
             created_at: host.created_at,
+            actions: host.actions,
         }
     }
 }
@@ -282,6 +285,7 @@ mod tests {
             last_seq: None,
             interval_s: None,
             boot_time: None,
+            actions: Vec::new(),
         }
     }
 

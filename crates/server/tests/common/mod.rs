@@ -222,6 +222,10 @@ impl Api {
         let http: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(30)))
+            // The server closes a connection whose request body it refused
+            // unread (auth failures); a fresh connection per request keeps
+            // the tests from racing that close.
+            .max_idle_connections(0)
             .build()
             .into();
         Api {

@@ -4,7 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use lxmon_proto::{AgentCommand, CommandPoll, CommandStatus, CommandUpdate, MAX_COMMAND_OUTPUT_BYTES};
+use lxmon_proto::{
+    AgentCommand, CommandPoll, CommandStatus, CommandUpdate, MAX_COMMAND_OUTPUT_BYTES,
+};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::*;
@@ -48,7 +50,11 @@ pub fn create(
     ttl_ms: i64,
 ) -> Result<Command> {
     let owned: Option<i64> = conn
-        .query_row("SELECT id FROM hosts WHERE id = ?1 AND tenant_id = ?2", params![host, tenant], |r| r.get(0))
+        .query_row(
+            "SELECT id FROM hosts WHERE id = ?1 AND tenant_id = ?2",
+            params![host, tenant],
+            |r| r.get(0),
+        )
         .optional()?;
     if owned.is_none() {
         return Err(StoreError::NotFound);
@@ -63,24 +69,37 @@ pub fn create(
 
 pub fn get(conn: &Connection, tenant: TenantId, id: i64) -> Result<Option<Command>> {
     Ok(conn
-        .prepare_cached(&format!("SELECT {COLUMNS} FROM commands WHERE id = ?1 AND tenant_id = ?2"))?
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM commands WHERE id = ?1 AND tenant_id = ?2"
+        ))?
         .query_row(params![id, tenant], |r| from_row(r, true))
         .optional()?)
 }
 
-pub fn list(conn: &Connection, tenant: TenantId, host: HostId, before: Option<i64>, limit: u32) -> Result<Vec<Command>> {
+pub fn list(
+    conn: &Connection,
+    tenant: TenantId,
+    host: HostId,
+    before: Option<i64>,
+    limit: u32,
+) -> Result<Vec<Command>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM commands WHERE tenant_id = ?1 AND host_id = ?2 AND (?3 IS NULL OR id < ?3)
          ORDER BY id DESC LIMIT ?4"
     ))?;
-    let rows = stmt.query_map(params![tenant, host, before, limit.clamp(1, 500)], |r| from_row(r, false))?;
+    let rows = stmt.query_map(params![tenant, host, before, limit.clamp(1, 500)], |r| {
+        from_row(r, false)
+    })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 pub fn cancel(conn: &Connection, tenant: TenantId, id: i64, now: i64) -> Result<Command> {
     let current = get(conn, tenant, id)?.ok_or(StoreError::NotFound)?;
     if current.status.is_final() {
-        return Err(StoreError::Conflict(format!("command already {}", current.status.as_str())));
+        return Err(StoreError::Conflict(format!(
+            "command already {}",
+            current.status.as_str()
+        )));
     }
     // A pending command is simply never delivered; a delivered or running
     // one is announced to its agent on its next poll.
@@ -113,7 +132,13 @@ pub fn poll(tx: &rusqlite::Transaction<'_>, host: HostId, now: i64) -> Result<Co
     {
         let mut stmt =
             tx.prepare_cached("SELECT id, action, args FROM commands WHERE host_id = ?1 AND status = 'pending' ORDER BY id")?;
-        let rows = stmt.query_map([host], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
+        let rows = stmt.query_map([host], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?;
         for row in rows {
             let (id, action, args) = row?;
             poll.commands.push(AgentCommand {
@@ -125,10 +150,15 @@ pub fn poll(tx: &rusqlite::Transaction<'_>, host: HostId, now: i64) -> Result<Co
         let mut stmt = tx.prepare_cached(
             "SELECT id FROM commands WHERE host_id = ?1 AND status = 'cancelled' AND cancel_sent = 0 ORDER BY id",
         )?;
-        poll.cancel = stmt.query_map([host], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        poll.cancel = stmt
+            .query_map([host], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
     }
     for c in &poll.commands {
-        tx.execute("UPDATE commands SET status = 'delivered', delivered_at = ?2 WHERE id = ?1", params![c.id, now])?;
+        tx.execute(
+            "UPDATE commands SET status = 'delivered', delivered_at = ?2 WHERE id = ?1",
+            params![c.id, now],
+        )?;
     }
     for id in &poll.cancel {
         tx.execute("UPDATE commands SET cancel_sent = 1 WHERE id = ?1", [id])?;
@@ -138,7 +168,12 @@ pub fn poll(tx: &rusqlite::Transaction<'_>, host: HostId, now: i64) -> Result<Co
 
 /// Applies an agent's update to one of its host's commands. Returns the
 /// command and whether the update was new (a resent chunk is not).
-pub fn update(tx: &rusqlite::Transaction<'_>, host: HostId, u: &CommandUpdate, now: i64) -> Result<(Command, bool)> {
+pub fn update(
+    tx: &rusqlite::Transaction<'_>,
+    host: HostId,
+    u: &CommandUpdate,
+    now: i64,
+) -> Result<(Command, bool)> {
     let row: Option<(TenantId, String, i64, i64)> = tx
         .query_row(
             "SELECT tenant_id, status, next_seq, length(output) FROM commands WHERE id = ?1 AND host_id = ?2",
@@ -150,7 +185,8 @@ pub fn update(tx: &rusqlite::Transaction<'_>, host: HostId, u: &CommandUpdate, n
         return Err(StoreError::NotFound);
     };
     let status = CommandStatus::parse(&status).unwrap_or(CommandStatus::Failed);
-    let fresh = i64::from(u.seq) >= next_seq && (!status.is_final() || status == CommandStatus::Cancelled);
+    let fresh =
+        i64::from(u.seq) >= next_seq && (!status.is_final() || status == CommandStatus::Cancelled);
     if fresh {
         // Keep at most MAX_COMMAND_OUTPUT_BYTES, cut on a character boundary.
         let room = MAX_COMMAND_OUTPUT_BYTES.saturating_sub(stored_len as usize);
@@ -160,7 +196,11 @@ pub fn update(tx: &rusqlite::Transaction<'_>, host: HostId, u: &CommandUpdate, n
         }
         let cut = take < u.output.len();
         // A cancelled command stays cancelled; its late output is still kept.
-        let new_status = if status == CommandStatus::Cancelled { status } else { u.status };
+        let new_status = if status == CommandStatus::Cancelled {
+            status
+        } else {
+            u.status
+        };
         tx.execute(
             "UPDATE commands SET
                 output = output || ?2,

@@ -405,14 +405,29 @@ impl Store for SqliteStore {
         now_ms: i64,
         ttl_ms: i64,
     ) -> Result<Command> {
-        commands::create(&self.meta(), tenant, host, action, args, created_by, now_ms, ttl_ms)
+        commands::create(
+            &self.meta(),
+            tenant,
+            host,
+            action,
+            args,
+            created_by,
+            now_ms,
+            ttl_ms,
+        )
     }
 
     fn command(&self, tenant: TenantId, id: i64) -> Result<Option<Command>> {
         commands::get(&*self.reader()?, tenant, id)
     }
 
-    fn commands(&self, tenant: TenantId, host: HostId, before_id: Option<i64>, limit: u32) -> Result<Vec<Command>> {
+    fn commands(
+        &self,
+        tenant: TenantId,
+        host: HostId,
+        before_id: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<Command>> {
         commands::list(&*self.reader()?, tenant, host, before_id, limit)
     }
 
@@ -433,7 +448,12 @@ impl Store for SqliteStore {
         Ok(poll)
     }
 
-    fn update_command(&self, host: HostId, update: &lxmon_proto::CommandUpdate, now_ms: i64) -> Result<(Command, bool)> {
+    fn update_command(
+        &self,
+        host: HostId,
+        update: &lxmon_proto::CommandUpdate,
+        now_ms: i64,
+    ) -> Result<(Command, bool)> {
         let mut conn = self.meta();
         let tx = conn.transaction()?;
         let result = commands::update(&tx, host, update, now_ms)?;
