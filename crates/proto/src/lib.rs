@@ -18,7 +18,7 @@ mod validate;
 
 pub use limits::*;
 pub use messages::*;
-pub use validate::{ValidationError, validate_labels, validate_report};
+pub use validate::{ValidationError, valid_hostname, validate_labels, validate_report};
 
 /// The protocol version this build speaks. Servers accept reports whose `v`
 /// is at most this value.

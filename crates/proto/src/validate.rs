@@ -72,7 +72,9 @@ fn valid_label_key(key: &str) -> bool {
         && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
-fn valid_hostname(host: &str) -> bool {
+/// A hostname as lxmon accepts it anywhere: non-empty, at most
+/// [`MAX_HOSTNAME_LEN`] bytes, no whitespace or control characters.
+pub fn valid_hostname(host: &str) -> bool {
     !host.is_empty()
         && host.len() <= MAX_HOSTNAME_LEN
         && !host.chars().any(|c| c.is_whitespace() || c.is_control())

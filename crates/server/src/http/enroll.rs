@@ -49,13 +49,7 @@ pub async fn enroll(
         ));
     }
     let Json(req) = body?;
-    let host_ok = !req.hostname.is_empty()
-        && req.hostname.len() <= lxmon_proto::MAX_HOSTNAME_LEN
-        && !req
-            .hostname
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control());
-    if !host_ok {
+    if !lxmon_proto::valid_hostname(&req.hostname) {
         return Err(ApiError::unprocessable(
             "invalid_hostname",
             "hostname is empty, too long or has whitespace",
