@@ -59,20 +59,38 @@ export function OverviewPage() {
   const visibleIds = useRef<number[]>([]);
 
   // Live: a host's state changes in place; a report marks its figures stale;
-  // an unknown host means the list itself is out of date.
+  // an unknown host means the list itself is out of date. A big fleet sends
+  // hundreds of events a second, so they are applied in one batch a second.
   const { mutate, reload } = servers;
+  const pending = useRef(new Map<number, Pick<Server, "status" | "last_seen">>());
+  const flushTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  useEffect(() => () => clearTimeout(flushTimer.current), []);
+  const knownIds = useMemo(() => new Set(servers.data?.map((s) => s.id)), [servers.data]);
   useLiveEvents((event) => {
-    const known = servers.data?.some((s) => s.id === event.data.host_id) ?? false;
-    if (!known) {
-      reload();
-      return;
-    }
+    const id = event.data.host_id;
+    const before = pending.current.get(id);
     if (event.type === "host") {
-      mutate((list) => list?.map((s) => (s.id === event.data.host_id ? { ...s, status: event.data.status, last_seen: event.data.last_seen } : s)));
+      pending.current.set(id, { status: event.data.status, last_seen: event.data.last_seen ?? before?.last_seen ?? null });
     } else {
-      loader.markStale(event.data.host_id);
-      mutate((list) => list?.map((s) => (s.id === event.data.host_id ? { ...s, status: "online", last_seen: Math.max(s.last_seen ?? 0, event.data.ts) } : s)));
+      loader.markStale(id);
+      pending.current.set(id, { status: "online", last_seen: Math.max(before?.last_seen ?? 0, event.data.ts) });
     }
+    if (flushTimer.current !== undefined) return;
+    flushTimer.current = setTimeout(() => {
+      flushTimer.current = undefined;
+      const patches = pending.current;
+      pending.current = new Map();
+      if ([...patches.keys()].some((hostId) => !knownIds.has(hostId))) reload();
+      mutate((list) =>
+        list?.map((s) => {
+          const patch = patches.get(s.id);
+          if (!patch) return s;
+          // A report event carries the report's time; never move last_seen back.
+          const lastSeen = patch.last_seen === null ? s.last_seen : Math.max(s.last_seen ?? 0, patch.last_seen ?? 0);
+          return { ...s, status: patch.status, last_seen: lastSeen };
+        }),
+      );
+    }, 1000);
   });
 
   // The list is refetched now and then for states the stream did not tell
