@@ -57,6 +57,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/agent/command-result": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** An output chunk or status change of one of the agent's commands. */
+        post: operations["result"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/agent/commands": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The agent's long-poll: answers as soon as a command (or a cancellation)
+         *     is there for its host, or after `wait` seconds with nothing.
+         */
+        get: operations["poll"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/agent/config": {
         parameters: {
             query?: never;
@@ -327,6 +364,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/commands/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel a command: never delivered if pending; killed by its agent if running. */
+        post: operations["cancel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/commands/{id}/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A command's status, timings and output so far. */
+        get: operations["status"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/enrollment-tokens": {
         parameters: {
             query?: never;
@@ -457,6 +528,40 @@ export interface paths {
         post?: never;
         /** Delete a host with all its data; its agent keys are revoked. */
         delete: operations["delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/servers/{id}/command": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Queue an allowlisted action on a host. */
+        post: operations["run"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/servers/{id}/commands": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A host's command history, newest first (without output). */
+        get: operations["history"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -623,6 +728,26 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description An action an agent allows, as announced at registration. */
+        ActionSpec: {
+            description?: string;
+            name: string;
+            params?: components["schemas"]["ParamSpec"][];
+            /**
+             * Format: int32
+             * @description Seconds before the agent kills it.
+             */
+            timeout_s: number;
+        };
+        /** @description A command for an agent: run the allowlisted `action` with `args`. */
+        AgentCommand: {
+            action: string;
+            args?: {
+                [key: string]: string;
+            };
+            /** Format: int64 */
+            id: number;
+        };
         /**
          * @description Settings the server hands its agents (`GET /api/agent/config`, and inside
          *     the register response).
@@ -692,6 +817,80 @@ export interface components {
             /** Format: int32 */
             next_report_in: number;
             stored: number;
+        };
+        /** @description A remote command and everything known about its run. */
+        Command: {
+            action: string;
+            args: {
+                [key: string]: string;
+            };
+            /** Format: int64 */
+            created_at: number;
+            created_by: string;
+            /** Format: int64 */
+            delivered_at?: number | null;
+            /** Format: int64 */
+            duration_ms?: number | null;
+            error?: string | null;
+            /** Format: int32 */
+            exit_code?: number | null;
+            /** Format: int64 */
+            expires_at: number;
+            /** Format: int64 */
+            finished_at?: number | null;
+            host_id: components["schemas"]["i64"];
+            /** Format: int64 */
+            id: number;
+            /** @description Output so far (omitted in listings). */
+            output?: string | null;
+            /** Format: int64 */
+            started_at?: number | null;
+            status: components["schemas"]["CommandStatus"];
+            tenant_id: components["schemas"]["i64"];
+            truncated: boolean;
+        };
+        /**
+         * @description `GET /api/agent/commands?wait=SECS` response: new commands to run, and
+         *     ids of running commands the server cancelled (kill them).
+         */
+        CommandPoll: {
+            cancel?: number[];
+            commands?: components["schemas"]["AgentCommand"][];
+        };
+        /**
+         * @description Where a command stands. `pending → delivered → running →` one of the
+         *     final states.
+         * @enum {string}
+         */
+        CommandStatus: "pending" | "delivered" | "running" | "succeeded" | "failed" | "timed_out" | "rejected" | "expired" | "cancelled";
+        /**
+         * @description `POST /api/agent/command-result`: one chunk of output and/or a status
+         *     change. Chunks are numbered from 0 so a resent chunk is stored once; the
+         *     final update (`succeeded`, `failed`, `timed_out`, `rejected`) carries the
+         *     exit code, duration and whether output was cut at the action's cap.
+         */
+        CommandUpdate: {
+            /** Format: int64 */
+            duration_ms?: number | null;
+            /** @description Why the agent rejected or could not start it. */
+            error?: string | null;
+            /** Format: int32 */
+            exit_code?: number | null;
+            /** Format: int64 */
+            id: number;
+            /** @description Output since the previous chunk (stdout and stderr interleaved). */
+            output?: string;
+            /** Format: int32 */
+            seq: number;
+            status: components["schemas"]["CommandStatus"];
+            truncated?: boolean;
+        };
+        /** @description `POST /api/agent/command-result` response. */
+        CommandUpdateAck: {
+            /** @description True when the server cancelled the command: stop it. */
+            cancelled: boolean;
+            /** @description False when the chunk was a resend already stored. */
+            stored: boolean;
         };
         CreateKey: {
             name: string;
@@ -912,6 +1111,14 @@ export interface components {
             /** @enum {string} */
             type: "report";
         } | {
+            /** Format: int64 */
+            command_id: number;
+            host_id: components["schemas"]["i64"];
+            output: string;
+            status: components["schemas"]["CommandStatus"];
+            /** @enum {string} */
+            type: "command";
+        } | {
             host_id: components["schemas"]["i64"];
             /** Format: int64 */
             last_seen?: number | null;
@@ -955,6 +1162,13 @@ export interface components {
              */
             next_report_in: number;
             received: boolean;
+        };
+        /** @description One parameter of an action: its value must fully match `pattern`. */
+        ParamSpec: {
+            description?: string;
+            name: string;
+            /** @description A regular expression the whole value must match. */
+            pattern: string;
         };
         PasswordChange: {
             current_password: string;
@@ -1001,6 +1215,11 @@ export interface components {
         };
         /** @description `POST /api/agent/register` body. */
         RegisterRequest: {
+            /**
+             * @description The actions this agent's local allowlist permits (names and
+             *     parameter rules only, never the argv), so the dashboard can offer them.
+             */
+            actions?: components["schemas"]["ActionSpec"][];
             arch?: string;
             hostname: string;
             kernel?: string;
@@ -1071,6 +1290,12 @@ export interface components {
              */
             grace_s?: number | null;
         };
+        RunCommand: {
+            action: string;
+            args?: {
+                [key: string]: string;
+            };
+        };
         /**
          * @description One measurement: a metric name, its labels and a value.
          *
@@ -1095,6 +1320,8 @@ export interface components {
         };
         /** @description A host as the dashboard shows it. */
         ServerView: {
+            /** @description Actions its agent allows (for the command runner). */
+            actions: components["schemas"]["ActionSpec"][];
             agent_version: string;
             arch: string;
             /**
@@ -1274,6 +1501,83 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    result: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CommandUpdate"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommandUpdateAck"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    poll: {
+        parameters: {
+            query?: {
+                /** @description Seconds to hold the request open waiting for a command (0 to 60). */
+                wait?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommandPoll"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1794,6 +2098,72 @@ export interface operations {
             };
         };
     };
+    cancel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Command"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    status: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Command"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     list_tokens: {
         parameters: {
             query?: never;
@@ -2087,6 +2457,81 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    run: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RunCommand"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Command"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    history: {
+        parameters: {
+            query?: {
+                /** @description Commands older than this id (paging). */
+                before?: number;
+                /** @description 1 to 500, default 50. */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Command"][];
+                };
             };
             404: {
                 headers: {

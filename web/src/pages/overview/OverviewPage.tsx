@@ -243,11 +243,13 @@ function HeaderRow({ sort, descending, onSort }: { sort: SortKey; descending: bo
             key={i}
             type="button"
             onClick={() => onSort(column.key)}
-            aria-sort={sort === column.key ? (descending ? "descending" : "ascending") : "none"}
+            aria-pressed={sort === column.key}
+            title={`Sort by ${column.label.toLowerCase()}`}
             className="flex items-center gap-1 text-left hover:text-slate-900 focus-visible:outline-2 focus-visible:outline-sky-500 dark:hover:text-slate-100"
           >
             {column.label}
             {sort === column.key && <span aria-hidden="true">{descending ? "▼" : "▲"}</span>}
+            {sort === column.key && <span className="sr-only">{descending ? "(sorted descending)" : "(sorted ascending)"}</span>}
           </button>
         ),
       )}
