@@ -10,6 +10,12 @@ port="${LXMON_PORT:-8080}"
 data="${LXMON_DATA_DIR:-./lxmon-data}"
 interval="${LXMON_INTERVAL:-5}"
 
+if command -v npm >/dev/null 2>&1; then
+  echo "==> building the dashboard (web/)"
+  (cd web && npm ci --no-audit --no-fund && npm run build)
+else
+  echo "==> npm not found: the server will run without its dashboard (the API works)"
+fi
 echo "==> building (release)"
 cargo build --release --bins
 bin=target/release

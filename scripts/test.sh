@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# Runs every test of the project, installing what the tests need first.
+# Runs every test of the project, installing what the tests need first:
+# npm packages (web/), Debian's Chromium for the browser tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# The dashboard is built first so the server binary embeds it, and the
+# browser tests exercise the UI exactly as it ships.
+(cd web && npm ci --no-audit --no-fund && npm run build)
 
 # End-to-end tests start the real binaries, so build them all first.
 cargo build --workspace --bins
@@ -11,7 +16,7 @@ else
   cargo test --workspace --no-fail-fast
 fi
 
-# The dashboard (web/): lint, types, unit tests, then browser tests in Debian's
+# The dashboard: lint, types, unit tests, then browser tests in Debian's
 # headless Chromium (installed by web/scripts/install-browser.sh when missing)
-# against the lxmon-server and lxmon-agent built above.
-(cd web && npm ci --no-audit --no-fund && npm run lint && npm run typecheck && npm test && npm run test:e2e)
+# against the lxmon-server (serving its embedded UI) and lxmon-agent built above.
+(cd web && npm run lint && npm run typecheck && npm test && LXMON_E2E_EMBEDDED=1 npm run test:e2e)

@@ -135,7 +135,7 @@ pub struct MetricsParams {
 
 /// Series of one host over a range, column-oriented (uPlot's shape). The
 /// answer names the tier it came from: `raw`, `5m` or `1h`.
-#[utoipa::path(get, path = "/api/servers/{id}/metrics", tag = "servers", params(("id" = i64, Path), MetricsParams),
+#[utoipa::path(get, path = "/api/servers/{id}/metrics", tag = "servers", operation_id = "server_metrics", params(("id" = i64, Path), MetricsParams),
     responses((status = 200, body = QueryResult), (status = 404, body = lxmon_proto::ErrorBody), (status = 422, body = lxmon_proto::ErrorBody)),
     security(("session" = [])))]
 pub async fn metrics(
