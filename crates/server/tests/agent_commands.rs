@@ -76,7 +76,12 @@ fn fixture() -> Fixture {
     let mut host = None;
     assert!(
         wait_until(Duration::from_secs(20), || {
-            host = admin.get("/api/servers").body.as_array().and_then(|a| a.first()).and_then(|h| h["id"].as_i64());
+            host = admin
+                .get("/api/servers")
+                .body
+                .as_array()
+                .and_then(|a| a.first())
+                .and_then(|h| h["id"].as_i64());
             host.is_some()
         }),
         "agent never registered"
@@ -92,7 +97,10 @@ fn fixture() -> Fixture {
 }
 
 fn run(f: &Fixture, action: &str, args: Value) -> i64 {
-    let r = f.admin.post_json(&format!("/api/servers/{}/command", f.host), &json!({"action": action, "args": args}));
+    let r = f.admin.post_json(
+        &format!("/api/servers/{}/command", f.host),
+        &json!({"action": action, "args": args}),
+    );
     assert_eq!(r.status, 201, "{}", r.body);
     r.body["id"].as_i64().unwrap()
 }
@@ -112,21 +120,49 @@ fn wait_final(api: &Api, id: i64, timeout: Duration) -> Value {
 fn allowed_actions_run_and_their_results_come_back() {
     let f = fixture();
     let announced = f.admin.get(&format!("/api/servers/{}", f.host)).body["actions"].clone();
-    let names: Vec<&str> = announced.as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = announced
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["echo", "fail", "hang", "slow-hello", "touch"]);
-    assert!(!announced.to_string().contains("/bin/"), "argv is never announced: {announced}");
+    assert!(
+        !announced.to_string().contains("/bin/"),
+        "argv is never announced: {announced}"
+    );
 
     let started = Instant::now();
     let id = run(&f, "echo", json!({"msg": "hello fleet"}));
     let s = wait_final(&f.admin, id, Duration::from_secs(10));
-    assert_eq!((s["status"].as_str(), s["exit_code"].as_i64()), (Some("succeeded"), Some(0)), "{s}");
+    assert_eq!(
+        (s["status"].as_str(), s["exit_code"].as_i64()),
+        (Some("succeeded"), Some(0)),
+        "{s}"
+    );
     assert_eq!(s["output"], "hello fleet\n");
-    assert!(started.elapsed() < Duration::from_secs(3), "round trip took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "round trip took {:?}",
+        started.elapsed()
+    );
 
-    let s = wait_final(&f.admin, run(&f, "fail", json!({})), Duration::from_secs(10));
-    assert_eq!((s["status"].as_str(), s["exit_code"].as_i64()), (Some("failed"), Some(1)), "{s}");
+    let s = wait_final(
+        &f.admin,
+        run(&f, "fail", json!({})),
+        Duration::from_secs(10),
+    );
+    assert_eq!(
+        (s["status"].as_str(), s["exit_code"].as_i64()),
+        (Some("failed"), Some(1)),
+        "{s}"
+    );
 
-    let s = wait_final(&f.admin, run(&f, "hang", json!({})), Duration::from_secs(15));
+    let s = wait_final(
+        &f.admin,
+        run(&f, "hang", json!({})),
+        Duration::from_secs(15),
+    );
     assert_eq!(s["status"], "timed_out", "{s}");
     assert!(s["duration_ms"].as_i64().unwrap() < 5000);
 }
@@ -135,13 +171,29 @@ fn allowed_actions_run_and_their_results_come_back() {
 fn arguments_are_data_never_shell() {
     let f = fixture();
     let pwned = f.scratch.join("pwned");
-    let msg = format!("; touch {} ; $(touch {}) `touch {}`", pwned.display(), pwned.display(), pwned.display());
-    let s = wait_final(&f.admin, run(&f, "echo", json!({"msg": msg})), Duration::from_secs(10));
+    let msg = format!(
+        "; touch {} ; $(touch {}) `touch {}`",
+        pwned.display(),
+        pwned.display(),
+        pwned.display()
+    );
+    let s = wait_final(
+        &f.admin,
+        run(&f, "echo", json!({"msg": msg})),
+        Duration::from_secs(10),
+    );
     assert_eq!(s["status"], "succeeded", "{s}");
-    assert_eq!(s["output"], format!("{msg}\n"), "echo printed the argument as one literal word");
+    assert_eq!(
+        s["output"],
+        format!("{msg}\n"),
+        "echo printed the argument as one literal word"
+    );
     assert!(!pwned.exists(), "an argument was interpreted by a shell");
     // The server refuses what the pattern does not allow, before queueing.
-    let r = f.admin.post_json(&format!("/api/servers/{}/command", f.host), &json!({"action": "touch", "args": {"name": "a;b"}}));
+    let r = f.admin.post_json(
+        &format!("/api/servers/{}/command", f.host),
+        &json!({"action": "touch", "args": {"name": "a;b"}}),
+    );
     assert_eq!(r.status, 422);
 }
 
@@ -151,11 +203,32 @@ fn an_action_the_agent_does_not_list_is_refused_by_the_agent() {
     // Bypass the API's check, as a compromised server would.
     {
         use lxmon_store::Store;
-        let store = lxmon_store::SqliteStore::open(lxmon_store::StoreOptions::new(f.server.data_dir.join("lxmon.sqlite"))).unwrap();
+        let store = lxmon_store::SqliteStore::open(lxmon_store::StoreOptions::new(
+            f.server.data_dir.join("lxmon.sqlite"),
+        ))
+        .unwrap();
         let args = [("name".to_owned(), "evil".to_owned())].into();
-        let c = store.create_command(1, f.host, "rm-everything", &args, "attacker", now_ms(), 60_000).unwrap();
+        let c = store
+            .create_command(
+                1,
+                f.host,
+                "rm-everything",
+                &args,
+                "attacker",
+                now_ms(),
+                60_000,
+            )
+            .unwrap();
         let c2 = store
-            .create_command(1, f.host, "touch", &[("name".to_owned(), "a/../../b".to_owned())].into(), "attacker", now_ms(), 60_000)
+            .create_command(
+                1,
+                f.host,
+                "touch",
+                &[("name".to_owned(), "a/../../b".to_owned())].into(),
+                "attacker",
+                now_ms(),
+                60_000,
+            )
             .unwrap();
         drop(store);
         for id in [c.id, c2.id] {
@@ -166,7 +239,11 @@ fn an_action_the_agent_does_not_list_is_refused_by_the_agent() {
             assert!(!s["error"].as_str().unwrap_or("").is_empty(), "{s}");
         }
     }
-    assert_eq!(std::fs::read_dir(&f.scratch).unwrap().count(), 0, "no action ran");
+    assert_eq!(
+        std::fs::read_dir(&f.scratch).unwrap().count(),
+        0,
+        "no action ran"
+    );
     let _ = f.dir.path();
 }
 
@@ -182,5 +259,9 @@ fn a_result_lands_even_when_the_server_restarts_mid_command() {
     f.server.restart();
     let admin = Api::logged_in(&f.server.url());
     let s = wait_final(&admin, id, Duration::from_secs(60));
-    assert_eq!((s["status"].as_str(), s["output"].as_str()), (Some("succeeded"), Some("done\n")), "{s}");
+    assert_eq!(
+        (s["status"].as_str(), s["output"].as_str()),
+        (Some("succeeded"), Some("done\n")),
+        "{s}"
+    );
 }
