@@ -155,7 +155,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Push one report. Durable when the 200 arrives. */
-        post: operations["post_api_agent_metrics"];
+        post: operations["metrics"];
         delete?: never;
         options?: never;
         head?: never;
@@ -594,7 +594,7 @@ export interface paths {
          * Series of one host over a range, column-oriented (uPlot's shape). The
          *     answer names the tier it came from: `raw`, `5m` or `1h`.
          */
-        get: operations["get_api_servers_id_metrics"];
+        get: operations["server_metrics"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1692,7 +1692,7 @@ export interface operations {
             };
         };
     };
-    post_api_agent_metrics: {
+    metrics: {
         parameters: {
             query?: never;
             header?: never;
@@ -2572,7 +2572,7 @@ export interface operations {
             };
         };
     };
-    get_api_servers_id_metrics: {
+    server_metrics: {
         parameters: {
             query?: {
                 /** @description Comma-separated metric names; all when absent. */
