@@ -29,6 +29,7 @@ use lxmon_proto::{
 
 use crate::backoff::Backoff;
 use crate::collectors::wall_clock_ms;
+use crate::commands::{CommandRunner, CommandStats};
 use crate::config::{Config, ConfigError};
 use crate::sampler::Sampler;
 use crate::shutdown::Shutdown;
@@ -58,6 +59,8 @@ pub enum AgentError {
     Spool(#[from] SpoolError),
     #[error("cannot start the collector thread: {0}")]
     Thread(std::io::Error),
+    #[error("remote commands: {0}")]
+    Commands(String),
 }
 
 /// Live counters of a running agent, for logs, tests and debugging.
@@ -72,6 +75,7 @@ pub struct AgentStats {
     send_failures: AtomicU64,
     registered: AtomicBool,
     interval_s: AtomicU32,
+    commands: Arc<CommandStats>,
 }
 
 impl AgentStats {
@@ -111,6 +115,10 @@ impl AgentStats {
     pub fn interval_s(&self) -> u32 {
         self.interval_s.load(Ordering::Relaxed)
     }
+    /// Counters of the remote command channel.
+    pub fn commands(&self) -> &CommandStats {
+        &self.commands
+    }
 }
 
 /// A configured agent, ready to [`run`](Agent::run).
@@ -128,6 +136,7 @@ impl Agent {
     pub fn new(config: Config) -> Result<Agent, AgentError> {
         let server = config.server.clone().ok_or(ConfigError::MissingServer)?;
         let key = config.key.clone().ok_or(ConfigError::MissingKey)?;
+        crate::commands::preflight(&config.actions).map_err(AgentError::Commands)?;
         let spool_dir = config.spool_dir();
         let spool = Spool::open(
             &spool_dir,
@@ -147,6 +156,7 @@ impl Agent {
             interval_s = config.interval_s,
             spool_dir = %spool_dir.display(),
             spooled = spool.len(),
+            actions = config.actions.len(),
             "lxmon-agent {} starting",
             crate::AGENT_VERSION
         );
@@ -177,6 +187,23 @@ impl Agent {
             stats,
         } = self;
         let register_request = register_request(&config, &sampler);
+        // Remote commands have their own threads (long-poll, results), so
+        // a command never waits for the report schedule. None are polled
+        // for without an allowlist.
+        let commands = match (&config.server, &config.key) {
+            (Some(server), Some(key)) if !config.actions.is_empty() => Some(
+                CommandRunner::start(
+                    config.actions.clone(),
+                    server,
+                    key,
+                    config.request_timeout,
+                    shutdown,
+                    stats.commands.clone(),
+                )
+                .map_err(AgentError::Thread)?,
+            ),
+            _ => None,
+        };
         let interval = Arc::new(AtomicU32::new(config.interval_s));
         let (tx, rx) = mpsc::channel();
         let collector = {
@@ -211,6 +238,9 @@ impl Agent {
         delivery.run(&rx, shutdown);
         let _ = collector.join();
         delivery.finish();
+        if let Some(commands) = commands {
+            commands.join();
+        }
         Ok(())
     }
 }
@@ -227,7 +257,7 @@ fn register_request(config: &Config, sampler: &Sampler) -> RegisterRequest {
         kernel: info.kernel.clone(),
         machine_id: identity.machine_id.clone(),
         labels: config.labels.clone(),
-        actions: Vec::new(),
+        actions: config.actions.specs(),
     }
 }
 

@@ -13,11 +13,18 @@ pub const MAX: Duration = Duration::from_secs(300);
 #[derive(Debug)]
 pub struct Backoff {
     failures: u32,
+    max: Duration,
     rng: u64,
 }
 
 impl Backoff {
     pub fn new() -> Backoff {
+        Backoff::with_max(MAX)
+    }
+
+    /// A backoff whose delays stop growing at `max` instead of [`MAX`]
+    /// (the command channel is interactive and retries sooner).
+    pub fn with_max(max: Duration) -> Backoff {
         // Seed from the clock and pid: only needs to differ between agents.
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -25,6 +32,7 @@ impl Backoff {
             .unwrap_or(0);
         Backoff {
             failures: 0,
+            max: max.max(INITIAL),
             rng: (nanos ^ ((std::process::id() as u64) << 32)) | 1,
         }
     }
@@ -33,7 +41,7 @@ impl Backoff {
     pub fn next_delay(&mut self) -> Duration {
         let ceiling = INITIAL
             .saturating_mul(1u32 << self.failures.min(16))
-            .min(MAX);
+            .min(self.max);
         self.failures = self.failures.saturating_add(1);
         let fraction = 0.5 + 0.5 * self.random_unit();
         ceiling.mul_f64(fraction)
@@ -81,6 +89,14 @@ mod tests {
         assert!(b.next_delay() >= MAX / 2);
         b.reset();
         assert!(b.next_delay() <= INITIAL);
+    }
+
+    #[test]
+    fn a_lower_cap_is_honoured() {
+        let mut b = Backoff::with_max(Duration::from_secs(30));
+        let delays: Vec<Duration> = (0..12).map(|_| b.next_delay()).collect();
+        assert!(delays.iter().all(|d| *d <= Duration::from_secs(30)));
+        assert!(delays[11] >= Duration::from_secs(15));
     }
 
     #[test]

@@ -16,6 +16,7 @@ use clap::Parser;
 use lxmon_proto::{DEFAULT_INTERVAL_S, Labels, MAX_HOSTNAME_LEN, MAX_INTERVAL_S, MIN_INTERVAL_S};
 use serde::Deserialize;
 
+use crate::actions::{ActionConfig, ActionError, Actions};
 use crate::sampler::Roots;
 
 /// Default bound on the spool's disk use.
@@ -141,6 +142,8 @@ pub struct Layer {
     pub sys_root: Option<PathBuf>,
     pub log_level: Option<String>,
     pub labels: Option<Labels>,
+    /// The allowlist of remote commands; only the file can set it.
+    pub actions: Option<Vec<ActionConfig>>,
 }
 
 impl From<&Cli> for Layer {
@@ -159,6 +162,7 @@ impl From<&Cli> for Layer {
             sys_root: cli.sys_root.clone(),
             log_level: cli.log_level.clone(),
             labels: None,
+            actions: None,
         }
     }
 }
@@ -192,6 +196,7 @@ impl Layer {
             sys_root: env("LXMON_SYS_ROOT").map(PathBuf::from),
             log_level: env("LXMON_LOG_LEVEL"),
             labels: None,
+            actions: None,
         })
     }
 
@@ -255,6 +260,8 @@ pub enum ConfigError {
     BadHostname(String),
     #[error("label {0}")]
     BadLabel(String),
+    #[error("config file {path}: {error}")]
+    BadAction { path: PathBuf, error: ActionError },
 }
 
 /// The resolved configuration the agent runs with.
@@ -274,6 +281,9 @@ pub struct Config {
     pub roots: Roots,
     pub log_level: String,
     pub labels: Labels,
+    /// Remote commands this agent allows (none unless the file has
+    /// `[[actions]]`).
+    pub actions: Actions,
     pub once: bool,
 }
 
@@ -377,6 +387,16 @@ impl Config {
         lxmon_proto::validate_labels("labels", &labels)
             .map_err(|e| ConfigError::BadLabel(e.to_string()))?;
 
+        let actions = match (&file.actions, &file_path) {
+            (Some(list), Some(path)) => {
+                Actions::from_config(list).map_err(|error| ConfigError::BadAction {
+                    path: path.clone(),
+                    error,
+                })?
+            }
+            _ => Actions::default(),
+        };
+
         let defaults = Roots::default();
         Ok(Config {
             server,
@@ -394,6 +414,7 @@ impl Config {
             },
             log_level: pick!(log_level).map_or_else(|| "info".to_owned(), |(l, _)| l),
             labels,
+            actions,
             once,
         })
     }
@@ -679,6 +700,87 @@ env = "prod"
         let explicit =
             Config::resolve(&cli(&["--once", "--spool-dir", "/x/y"]), &env_of(&[])).unwrap();
         assert_eq!(explicit.spool_dir(), PathBuf::from("/x/y"));
+    }
+
+    #[test]
+    fn actions_come_from_the_file_and_are_validated() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = write_file(
+            dir.path(),
+            "good.toml",
+            r#"
+server = "http://s"
+key = "k"
+[[actions]]
+name = "restart-unit"
+description = "Restart a systemd unit"
+argv = ["/usr/bin/systemctl", "restart", "{unit}"]
+timeout_s = 60
+[actions.params.unit]
+pattern = "^[a-z0-9@._-]+\\.service$"
+description = "unit name"
+"#,
+        );
+        let c = Config::resolve(&cli(&["--config", good.to_str().unwrap()]), &env_of(&[])).unwrap();
+        assert_eq!(c.actions.len(), 1);
+        assert_eq!(c.actions.specs()[0].timeout_s, 60);
+
+        let none =
+            Config::resolve(&cli(&["--server", "http://s", "--key", "k"]), &env_of(&[])).unwrap();
+        assert!(none.actions.is_empty(), "no action unless configured");
+
+        let bad = write_file(
+            dir.path(),
+            "bad.toml",
+            "server = \"http://s\"\nkey = \"k\"\n[[actions]]\nname = \"x\"\nargv = [\"/bin/echo\", \"{unit}\"]\n",
+        );
+        let err = Config::resolve(&cli(&["--config", bad.to_str().unwrap()]), &env_of(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("bad.toml"), "{err}");
+        assert!(err.contains("actions[0] \"x\""), "{err}");
+        assert!(err.contains("{unit} is not a declared parameter"), "{err}");
+
+        let typo = write_file(
+            dir.path(),
+            "typo.toml",
+            "[[actions]]\nname = \"x\"\nargv = [\"/bin/true\"]\ntimeout = 5\n",
+        );
+        let err = Config::resolve(
+            &cli(&["--once", "--config", typo.to_str().unwrap()]),
+            &env_of(&[]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("unknown field `timeout`"), "{err}");
+    }
+
+    /// The commented example in deploy/agent.example.toml, uncommented,
+    /// is a valid allowlist.
+    #[test]
+    fn example_actions_in_deploy_are_valid_once_uncommented() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/agent.example.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let start = text.find("# [[actions]]").expect("an actions example");
+        let uncommented: String = text[start..]
+            .lines()
+            .filter_map(|l| l.strip_prefix("# ").or_else(|| (l == "#").then_some("")))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let layer = Layer::from_toml(&uncommented, &path).unwrap();
+        let actions = Actions::from_config(layer.actions.as_deref().unwrap()).unwrap();
+        let names: Vec<&str> = actions.iter().map(|a| a.name()).collect();
+        for expected in [
+            "restart-unit",
+            "unit-status",
+            "tail-log",
+            "disk-usage",
+            "uptime",
+        ] {
+            assert!(names.contains(&expected), "{names:?}");
+        }
+        // And the file as shipped enables none.
+        assert!(Layer::from_toml(&text, &path).unwrap().actions.is_none());
     }
 
     #[test]

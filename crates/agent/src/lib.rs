@@ -10,6 +10,11 @@
 //! [`spool`] → [`transport`], driven by [`agent`] (the run loop), configured
 //! by [`config`].
 //!
+//! Remote commands flow the other way: [`commands`] long-polls the server,
+//! checks each command against the local allowlist ([`actions`], from the
+//! config file's `[[actions]]`), runs it with [`exec`] (never through a
+//! shell) and streams the output back.
+//!
 //! Running an agent in-process (as the integration tests do):
 //!
 //! ```no_run
@@ -28,10 +33,13 @@
 //! thread.join().unwrap().unwrap();
 //! ```
 
+pub mod actions;
 pub mod agent;
 pub mod backoff;
 pub mod collectors;
+pub mod commands;
 pub mod config;
+pub mod exec;
 pub mod sampler;
 pub mod shutdown;
 pub mod spool;

@@ -11,11 +11,15 @@ pub struct Shutdown {
     inner: Arc<Inner>,
 }
 
+/// Something to do the moment shutdown begins.
+type Hook = Box<dyn FnOnce() + Send>;
+
 #[derive(Default)]
 struct Inner {
     flag: AtomicBool,
     lock: Mutex<()>,
     wake: Condvar,
+    hooks: Mutex<Vec<Hook>>,
 }
 
 impl Shutdown {
@@ -25,9 +29,28 @@ impl Shutdown {
 
     /// Asks everything to stop. Idempotent.
     pub fn trigger(&self) {
-        let _guard = self.inner.lock.lock().unwrap_or_else(|e| e.into_inner());
-        self.inner.flag.store(true, Ordering::SeqCst);
-        self.inner.wake.notify_all();
+        let hooks = {
+            let mut hooks = self.inner.hooks.lock().unwrap_or_else(|e| e.into_inner());
+            let _guard = self.inner.lock.lock().unwrap_or_else(|e| e.into_inner());
+            self.inner.flag.store(true, Ordering::SeqCst);
+            self.inner.wake.notify_all();
+            std::mem::take(&mut *hooks)
+        };
+        for hook in hooks {
+            hook();
+        }
+    }
+
+    /// Runs `hook` once when shutdown begins (at once if it already has),
+    /// for threads that wait on something else than this flag.
+    pub fn on_trigger(&self, hook: impl FnOnce() + Send + 'static) {
+        let mut hooks = self.inner.hooks.lock().unwrap_or_else(|e| e.into_inner());
+        if self.is_triggered() {
+            drop(hooks);
+            hook();
+        } else {
+            hooks.push(Box::new(hook));
+        }
     }
 
     pub fn is_triggered(&self) -> bool {
@@ -104,6 +127,26 @@ mod tests {
         assert!(stopped);
         assert!(took < Duration::from_secs(5));
         assert!(s.sleep(Duration::from_secs(30)), "stays triggered");
+    }
+
+    #[test]
+    fn hooks_run_once_at_trigger_or_at_once_when_late() {
+        use std::sync::atomic::AtomicU32;
+        let s = Shutdown::new();
+        let count = Arc::new(AtomicU32::new(0));
+        let c = count.clone();
+        s.on_trigger(move || {
+            c.fetch_add(1, Ordering::SeqCst);
+        });
+        assert_eq!(count.load(Ordering::SeqCst), 0);
+        s.trigger();
+        s.trigger();
+        assert_eq!(count.load(Ordering::SeqCst), 1);
+        let c = count.clone();
+        s.on_trigger(move || {
+            c.fetch_add(10, Ordering::SeqCst);
+        });
+        assert_eq!(count.load(Ordering::SeqCst), 11);
     }
 
     #[test]

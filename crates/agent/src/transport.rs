@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use lxmon_proto::compress::{DICT_HEADER, DICT_V1, compress_with_dict};
 use lxmon_proto::{
-    AUTH_SCHEME, AgentConfig, BatchAck, ErrorBody, Heartbeat, HeartbeatAck, MetricsAck,
-    RegisterRequest, RegisterResponse,
+    AUTH_SCHEME, AgentConfig, BatchAck, CommandPoll, CommandUpdate, CommandUpdateAck, ErrorBody,
+    Heartbeat, HeartbeatAck, MetricsAck, RegisterRequest, RegisterResponse,
 };
 use serde::de::DeserializeOwned;
 
@@ -21,6 +21,8 @@ use crate::config::Secret;
 
 /// Largest response body read; the agent API's answers are tiny.
 const MAX_RESPONSE_BYTES: u64 = 256 * 1024;
+/// Largest command poll read (commands carry up to 16 arguments of 1 KiB).
+const MAX_POLL_RESPONSE_BYTES: u64 = 4 * 1024 * 1024;
 
 /// What went wrong with a request, by what to do next.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -45,20 +47,22 @@ pub enum SendError {
     },
 }
 
+/// Why a command update did not land.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum UpdateError {
+    /// Unreachable, timed out, 5xx, 408 or 429: send the same update again.
+    #[error("{0}")]
+    Retry(String),
+    /// Any other 4xx (404: not this host's command): resending cannot help;
+    /// the command's updates are dropped.
+    #[error("the server refused the update (HTTP {status}): {message}")]
+    Refused { status: u16, message: String },
+}
+
 /// Sorts an HTTP error status into a [`SendError`], reading the server's
 /// JSON error body when there is one.
 pub fn classify(status: u16, body: &[u8]) -> SendError {
-    let parsed: Option<ErrorBody> = serde_json::from_slice(body).ok();
-    let (code, message, line) = match parsed {
-        Some(b) => (b.error.code, b.error.message, b.error.line),
-        None => (
-            String::new(),
-            String::from_utf8_lossy(&body[..body.len().min(200)])
-                .trim()
-                .to_owned(),
-            None,
-        ),
-    };
+    let (code, message, line) = parse_error_body(body);
     match status {
         401 | 403 => SendError::Unauthorized { status, message },
         // 404/405: wrong URL or an older server, not a bad report; 408/429:
@@ -74,6 +78,21 @@ pub fn classify(status: u16, body: &[u8]) -> SendError {
             line,
         },
         _ => SendError::Transient(format!("HTTP {status} from the server: {message}")),
+    }
+}
+
+/// `(code, message, line)` of the server's JSON error body, or the start
+/// of whatever else it sent.
+fn parse_error_body(body: &[u8]) -> (String, String, Option<usize>) {
+    match serde_json::from_slice::<ErrorBody>(body) {
+        Ok(b) => (b.error.code, b.error.message, b.error.line),
+        Err(_) => (
+            String::new(),
+            String::from_utf8_lossy(&body[..body.len().min(200)])
+                .trim()
+                .to_owned(),
+            None,
+        ),
     }
 }
 
@@ -140,6 +159,57 @@ impl Transport {
         finish(result)
     }
 
+    /// `GET /api/agent/commands?wait=SECS`: new commands and cancellations,
+    /// after at most `wait_s` seconds. The transport's timeout must exceed
+    /// the wait.
+    pub fn poll_commands(&self, wait_s: u32) -> Result<CommandPoll, SendError> {
+        let url = format!("{}/api/agent/commands", self.base);
+        let result = self
+            .http
+            .get(&url)
+            .query("wait", wait_s.to_string())
+            .header("Authorization", &self.auth)
+            .call();
+        finish_limited(result, MAX_POLL_RESPONSE_BYTES)
+    }
+
+    /// `POST /api/agent/command-result` with one update.
+    pub fn send_command_update(
+        &self,
+        update: &CommandUpdate,
+    ) -> Result<CommandUpdateAck, UpdateError> {
+        let body = serde_json::to_vec(update).expect("CommandUpdate serializes");
+        let url = format!("{}/api/agent/command-result", self.base);
+        let result = self
+            .http
+            .post(&url)
+            .header("Authorization", &self.auth)
+            .header("Content-Type", "application/json")
+            .send(&body[..]);
+        let (status, body) = read_response(result, MAX_RESPONSE_BYTES)
+            .map_err(|e| UpdateError::Retry(e.to_string()))?;
+        match status {
+            200..=299 => serde_json::from_slice(&body).map_err(|e| {
+                UpdateError::Retry(format!(
+                    "unexpected response from the server (HTTP {status}): {e}"
+                ))
+            }),
+            408 | 429 => Err(UpdateError::Retry(format!(
+                "HTTP {status}: server busy, will retry"
+            ))),
+            400..=499 => {
+                let (code, message, _) = parse_error_body(&body);
+                let message = if code.is_empty() {
+                    message
+                } else {
+                    format!("{code}: {message}")
+                };
+                Err(UpdateError::Refused { status, message })
+            }
+            _ => Err(UpdateError::Retry(classify(status, &body).to_string())),
+        }
+    }
+
     fn post_json<T: DeserializeOwned>(&self, path: &str, body: &[u8]) -> Result<T, SendError> {
         let url = format!("{}{path}", self.base);
         let result = self
@@ -174,14 +244,30 @@ impl Transport {
 fn finish<T: DeserializeOwned>(
     result: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
 ) -> Result<T, SendError> {
+    finish_limited(result, MAX_RESPONSE_BYTES)
+}
+
+/// The status and body of a response, read up to `limit` bytes.
+fn read_response(
+    result: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    limit: u64,
+) -> Result<(u16, Vec<u8>), SendError> {
     let mut response = result.map_err(|e| SendError::Transient(describe(&e)))?;
     let status = response.status().as_u16();
     let body = response
         .body_mut()
         .with_config()
-        .limit(MAX_RESPONSE_BYTES)
+        .limit(limit)
         .read_to_vec()
         .map_err(|e| SendError::Transient(format!("reading the response: {}", describe(&e))))?;
+    Ok((status, body))
+}
+
+fn finish_limited<T: DeserializeOwned>(
+    result: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    limit: u64,
+) -> Result<T, SendError> {
+    let (status, body) = read_response(result, limit)?;
     if !(200..300).contains(&status) {
         return Err(classify(status, &body));
     }
