@@ -20,7 +20,7 @@ argv = ["/bin/echo", "{{msg}}"]
 timeout_s = 5
 [actions.params.msg]
 # Deliberately lets shell metacharacters through: they must arrive as text.
-pattern = "[a-z ;$()`/._-]+"
+pattern = "[A-Za-z0-9 ;$()`/._-]+"
 
 [[actions]]
 name = "fail"

@@ -311,3 +311,48 @@ fn retention_drops_expired_chunks() {
         "rollups outlive raw"
     );
 }
+
+#[test]
+fn a_delivery_the_agent_never_acknowledged_is_offered_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let id = host(&store);
+    let t = now();
+    let c = store
+        .create_command(1, id, "uptime", &Default::default(), "test", t, 600_000)
+        .unwrap();
+    assert_eq!(store.poll_commands(id, t).unwrap().commands.len(), 1);
+    assert!(
+        store
+            .poll_commands(id, t + 1000)
+            .unwrap()
+            .commands
+            .is_empty(),
+        "delivered once"
+    );
+    // The answer was lost: nothing came back from the agent for a minute.
+    let again = store.poll_commands(id, t + 61_000).unwrap();
+    assert_eq!(
+        again.commands.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![c.id]
+    );
+    // Once the agent reports, it is never offered again.
+    let update = lxmon_proto::CommandUpdate {
+        id: c.id,
+        seq: 0,
+        status: lxmon_proto::CommandStatus::Running,
+        output: String::new(),
+        exit_code: None,
+        duration_ms: None,
+        truncated: false,
+        error: None,
+    };
+    store.update_command(id, &update, t + 62_000).unwrap();
+    assert!(
+        store
+            .poll_commands(id, t + 200_000)
+            .unwrap()
+            .commands
+            .is_empty()
+    );
+}

@@ -111,14 +111,19 @@ pub fn cancel(conn: &Connection, tenant: TenantId, id: i64, now: i64) -> Result<
     get(conn, tenant, id)?.ok_or(StoreError::NotFound)
 }
 
+/// A delivered command the agent never acknowledged (its poll answer was
+/// lost) is offered again after this; agents run an id only once.
+pub const REDELIVER_AFTER_MS: i64 = 60_000;
+
 /// Whether the host has commands to hand over or cancellations to announce.
-pub fn has_work(conn: &Connection, host: HostId) -> Result<bool> {
+pub fn has_work(conn: &Connection, host: HostId, now: i64) -> Result<bool> {
     Ok(conn
         .prepare_cached(
             "SELECT EXISTS (SELECT 1 FROM commands WHERE host_id = ?1
-                AND (status = 'pending' OR (status = 'cancelled' AND cancel_sent = 0)))",
+                AND (status = 'pending' OR (status = 'cancelled' AND cancel_sent = 0)
+                     OR (status = 'delivered' AND started_at IS NULL AND delivered_at <= ?2)))",
         )?
-        .query_row([host], |r| r.get(0))?)
+        .query_row(params![host, now - REDELIVER_AFTER_MS], |r| r.get(0))?)
 }
 
 /// Expires what waited too long, hands the host its pending commands (now
@@ -127,6 +132,11 @@ pub fn poll(tx: &rusqlite::Transaction<'_>, host: HostId, now: i64) -> Result<Co
     tx.execute(
         "UPDATE commands SET status = 'expired', finished_at = ?2 WHERE host_id = ?1 AND status = 'pending' AND expires_at <= ?2",
         params![host, now],
+    )?;
+    tx.execute(
+        "UPDATE commands SET status = 'pending' WHERE host_id = ?1 AND status = 'delivered'
+         AND started_at IS NULL AND delivered_at <= ?2",
+        params![host, now - REDELIVER_AFTER_MS],
     )?;
     let mut poll = CommandPoll::default();
     {

@@ -438,7 +438,7 @@ impl Store for SqliteStore {
     fn poll_commands(&self, host: HostId, now_ms: i64) -> Result<lxmon_proto::CommandPoll> {
         // Thousands of agents poll: answer "nothing" from a reader, and take
         // the write lock only when there is something to hand over.
-        if !commands::has_work(&*self.reader()?, host)? {
+        if !commands::has_work(&*self.reader()?, host, now_ms)? {
             return Ok(lxmon_proto::CommandPoll::default());
         }
         let mut conn = self.meta();
