@@ -181,6 +181,28 @@ pub trait Store: Send + Sync + 'static {
     /// Expires pending commands past their time to live (maintenance).
     fn expire_commands(&self, now_ms: i64) -> Result<usize>;
 
+    // --- health checks -----------------------------------------------------
+    fn create_check(&self, tenant: TenantId, def: &CheckDefinition, now_ms: i64) -> Result<Check>;
+    fn checks(&self, tenant: TenantId) -> Result<Vec<Check>>;
+    fn check(&self, tenant: TenantId, id: i64) -> Result<Option<Check>>;
+    fn update_check(&self, tenant: TenantId, id: i64, def: &CheckDefinition) -> Result<Check>;
+    fn delete_check(&self, tenant: TenantId, id: i64) -> Result<()>;
+    /// Enabled checks the server runs itself, of every tenant (scheduler).
+    fn server_checks(&self) -> Result<Vec<Check>>;
+    /// Enabled checks the host's agent runs.
+    fn host_checks(&self, host: HostId) -> Result<Vec<Check>>;
+    /// Stores a run; with `host`, only for a check that host's agent runs.
+    fn record_check_run(&self, id: i64, host: Option<HostId>, run: &CheckRun) -> Result<(Check, Option<StatusChange>)>;
+    fn check_runs(&self, tenant: TenantId, id: i64, from_ms: i64, to_ms: i64) -> Result<Vec<CheckRun>>;
+    /// (runs up, runs) since `since_ms`; the caller has checked the tenant.
+    fn check_uptime(&self, id: i64, since_ms: i64) -> Result<(u64, u64)>;
+    fn check_daily(&self, id: i64, since_day: i64) -> Result<Vec<DailyUptime>>;
+    fn create_status_page(&self, tenant: TenantId, slug: &str, title: &str, checks: &[i64], hosts: &[HostId], now_ms: i64) -> Result<StatusPage>;
+    fn status_pages(&self, tenant: TenantId) -> Result<Vec<StatusPage>>;
+    /// By address across tenants: published pages are public.
+    fn status_page_by_slug(&self, slug: &str) -> Result<Option<StatusPage>>;
+    fn delete_status_page(&self, tenant: TenantId, id: i64) -> Result<()>;
+
     // --- audit -------------------------------------------------------------
     fn record_audit(&self, entry: &AuditEntry) -> Result<()>;
     fn audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>>;

@@ -392,3 +392,83 @@ pub struct Command {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
 }
+
+/// A health check as defined by a user, with its latest state.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Check {
+    pub id: i64,
+    pub tenant_id: TenantId,
+    pub name: String,
+    /// The probe definition (see the check types in the API).
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub spec: serde_json::Value,
+    pub interval_s: u32,
+    pub timeout_s: u32,
+    /// Failed runs in a row before the check is `down`.
+    pub retries: u32,
+    /// The host whose agent runs it; `None`: the server runs it.
+    pub run_on_host: Option<HostId>,
+    pub enabled: bool,
+    /// "unknown", "up" or "down".
+    pub status: String,
+    pub failures: u32,
+    pub last_checked: Option<i64>,
+    pub last_change: Option<i64>,
+    pub last_error: Option<String>,
+    pub last_latency_ms: Option<f64>,
+    pub cert_days_left: Option<f64>,
+    pub created_at: i64,
+}
+
+/// What a user sets on a check.
+#[derive(Debug, Clone)]
+pub struct CheckDefinition {
+    pub name: String,
+    pub spec: serde_json::Value,
+    pub interval_s: u32,
+    pub timeout_s: u32,
+    pub retries: u32,
+    pub run_on_host: Option<HostId>,
+    pub enabled: bool,
+}
+
+/// One run of a check.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CheckRun {
+    pub ts: i64,
+    pub up: bool,
+    pub latency_ms: Option<f64>,
+    pub cert_days_left: Option<f64>,
+    pub error: Option<String>,
+}
+
+/// A check's state change caused by a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusChange {
+    pub from: String,
+    pub to: String,
+}
+
+/// Uptime of one check per day (status page bars).
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DailyUptime {
+    /// Unix day number (ms / 86400000).
+    pub day: i64,
+    pub up: u32,
+    pub total: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StatusPage {
+    pub id: i64,
+    pub tenant_id: TenantId,
+    pub slug: String,
+    pub title: String,
+    pub check_ids: Vec<i64>,
+    pub host_ids: Vec<HostId>,
+    pub created_at: i64,
+}

@@ -356,3 +356,46 @@ fn a_delivery_the_agent_never_acknowledged_is_offered_again() {
             .is_empty()
     );
 }
+
+#[test]
+fn checks_go_down_after_their_retries_and_keep_daily_uptime() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let t = now();
+    let def = CheckDefinition {
+        name: "web".into(),
+        spec: serde_json::json!({"type": "tcp", "host": "127.0.0.1", "port": 80}),
+        interval_s: 60,
+        timeout_s: 5,
+        retries: 1,
+        run_on_host: None,
+        enabled: true,
+    };
+    let c = store.create_check(1, &def, t).unwrap();
+    assert_eq!(c.status, "unknown");
+    let run = |i: i64, up: bool| CheckRun {
+        ts: t + i * 60_000,
+        up,
+        latency_ms: up.then_some(3.0),
+        cert_days_left: None,
+        error: (!up).then(|| "refused".into()),
+    };
+    let (c1, change) = store.record_check_run(c.id, None, &run(0, true)).unwrap();
+    assert_eq!((c1.status.as_str(), change.map(|c| c.to)), ("up", Some("up".into())));
+    let (c2, change) = store.record_check_run(c.id, None, &run(1, false)).unwrap();
+    assert_eq!((c2.status.as_str(), change), ("up", None), "one failure is within retries");
+    let (c3, change) = store.record_check_run(c.id, None, &run(2, false)).unwrap();
+    assert_eq!((c3.status.as_str(), change.map(|c| c.to)), ("down", Some("down".into())));
+    assert_eq!(c3.last_error.as_deref(), Some("refused"));
+    // A host that does not run the check cannot report for it.
+    assert!(matches!(store.record_check_run(c.id, Some(99), &run(3, true)), Err(StoreError::NotFound)));
+    assert_eq!(store.check_uptime(c.id, t - 1).unwrap(), (1, 3));
+    let days: u32 = store.check_daily(c.id, 0).unwrap().iter().map(|d| d.total).sum();
+    assert_eq!(days, 3);
+    assert_eq!(store.check_runs(1, c.id, t - 1, t + 10 * 60_000).unwrap().len(), 3);
+    assert!(matches!(store.check_runs(2, c.id, 0, t), Err(StoreError::NotFound)), "other tenants see nothing");
+    let page = store.create_status_page(1, "acme", "Acme", &[c.id], &[], t).unwrap();
+    assert_eq!(store.status_page_by_slug("acme").unwrap().unwrap().id, page.id);
+    assert!(store.create_status_page(1, "acme", "x", &[], &[], t).is_err(), "addresses are unique");
+    assert!(store.create_status_page(2, "other", "x", &[c.id], &[], t).is_err(), "only own checks");
+}

@@ -6,6 +6,7 @@
 //! Several processes may open the same file (the server and its CLI).
 
 mod accounts;
+mod checks;
 mod commands;
 mod series;
 mod writer;
@@ -465,6 +466,74 @@ impl Store for SqliteStore {
         commands::expire(&self.meta(), now_ms)
     }
 
+    fn create_check(&self, tenant: TenantId, def: &CheckDefinition, now_ms: i64) -> Result<Check> {
+        checks::create(&self.meta(), tenant, def, now_ms)
+    }
+
+    fn checks(&self, tenant: TenantId) -> Result<Vec<Check>> {
+        checks::list(&*self.reader()?, tenant)
+    }
+
+    fn check(&self, tenant: TenantId, id: i64) -> Result<Option<Check>> {
+        checks::get(&*self.reader()?, tenant, id)
+    }
+
+    fn update_check(&self, tenant: TenantId, id: i64, def: &CheckDefinition) -> Result<Check> {
+        checks::update(&self.meta(), tenant, id, def)
+    }
+
+    fn delete_check(&self, tenant: TenantId, id: i64) -> Result<()> {
+        let mut conn = self.meta();
+        let tx = conn.transaction()?;
+        checks::delete(&tx, tenant, id)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn server_checks(&self) -> Result<Vec<Check>> {
+        checks::server_side(&*self.reader()?)
+    }
+
+    fn host_checks(&self, host: HostId) -> Result<Vec<Check>> {
+        checks::for_host(&*self.reader()?, host)
+    }
+
+    fn record_check_run(&self, id: i64, host: Option<HostId>, run: &CheckRun) -> Result<(Check, Option<StatusChange>)> {
+        let mut conn = self.meta();
+        let tx = conn.transaction()?;
+        let out = checks::record(&tx, id, host, run)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    fn check_runs(&self, tenant: TenantId, id: i64, from_ms: i64, to_ms: i64) -> Result<Vec<CheckRun>> {
+        checks::runs(&*self.reader()?, tenant, id, from_ms, to_ms)
+    }
+
+    fn check_uptime(&self, id: i64, since_ms: i64) -> Result<(u64, u64)> {
+        checks::uptime(&*self.reader()?, id, since_ms)
+    }
+
+    fn check_daily(&self, id: i64, since_day: i64) -> Result<Vec<DailyUptime>> {
+        checks::daily(&*self.reader()?, id, since_day)
+    }
+
+    fn create_status_page(&self, tenant: TenantId, slug: &str, title: &str, checks: &[i64], hosts: &[HostId], now_ms: i64) -> Result<StatusPage> {
+        checks::create_page(&self.meta(), tenant, slug, title, checks, hosts, now_ms)
+    }
+
+    fn status_pages(&self, tenant: TenantId) -> Result<Vec<StatusPage>> {
+        checks::pages(&*self.reader()?, tenant)
+    }
+
+    fn status_page_by_slug(&self, slug: &str) -> Result<Option<StatusPage>> {
+        checks::page_by_slug(&*self.reader()?, slug)
+    }
+
+    fn delete_status_page(&self, tenant: TenantId, id: i64) -> Result<()> {
+        checks::delete_page(&self.meta(), tenant, id)
+    }
+
     fn record_audit(&self, entry: &AuditEntry) -> Result<()> {
         accounts::record_audit(&self.meta(), entry)
     }
@@ -623,6 +692,7 @@ impl Store for SqliteStore {
             "DELETE FROM chunks WHERE host_id = ?1",
             "DELETE FROM series WHERE host_id = ?1",
             "DELETE FROM commands WHERE host_id = ?1",
+            "UPDATE checks SET enabled = 0, run_on_host = NULL WHERE run_on_host = ?1",
             "UPDATE agent_keys SET revoked_at = coalesce(revoked_at, ?2), host_id = NULL WHERE host_id = ?1",
             "DELETE FROM hosts WHERE id = ?1",
         ] {

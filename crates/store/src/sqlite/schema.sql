@@ -151,3 +151,56 @@ CREATE TABLE IF NOT EXISTS commands (
     cancel_sent  INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS commands_host ON commands(host_id, status);
+
+-- Health checks (DESIGN §8). `spec` is the probe definition as JSON
+-- (lxmon-checks' CheckSpec); `run_on_host` names the agent that runs it, or
+-- NULL for the server.
+CREATE TABLE IF NOT EXISTS checks (
+    id             INTEGER PRIMARY KEY,
+    tenant_id      INTEGER NOT NULL REFERENCES tenants(id),
+    name           TEXT NOT NULL,
+    spec           TEXT NOT NULL,
+    interval_s     INTEGER NOT NULL,
+    timeout_s      INTEGER NOT NULL,
+    retries        INTEGER NOT NULL,
+    run_on_host    INTEGER,
+    enabled        INTEGER NOT NULL DEFAULT 1,
+    status         TEXT NOT NULL DEFAULT 'unknown',
+    failures       INTEGER NOT NULL DEFAULT 0,
+    last_checked   INTEGER,
+    last_change    INTEGER,
+    last_error     TEXT,
+    last_latency_ms REAL,
+    cert_days_left REAL,
+    created_at     INTEGER NOT NULL
+);
+
+-- One row per run, kept for the raw retention period.
+CREATE TABLE IF NOT EXISTS check_results (
+    check_id       INTEGER NOT NULL,
+    ts             INTEGER NOT NULL,
+    up             INTEGER NOT NULL,
+    latency_ms     REAL,
+    cert_days_left REAL,
+    error          TEXT
+);
+CREATE INDEX IF NOT EXISTS check_results_ts ON check_results(check_id, ts);
+
+-- Runs per day, for uptime over long periods (status pages show 90 days).
+CREATE TABLE IF NOT EXISTS check_daily (
+    check_id INTEGER NOT NULL,
+    day      INTEGER NOT NULL,
+    up       INTEGER NOT NULL,
+    total    INTEGER NOT NULL,
+    PRIMARY KEY (check_id, day)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS status_pages (
+    id         INTEGER PRIMARY KEY,
+    tenant_id  INTEGER NOT NULL REFERENCES tenants(id),
+    slug       TEXT NOT NULL UNIQUE,
+    title      TEXT NOT NULL,
+    check_ids  TEXT NOT NULL DEFAULT '[]',
+    host_ids   TEXT NOT NULL DEFAULT '[]',
+    created_at INTEGER NOT NULL
+);

@@ -205,6 +205,14 @@ pub(super) fn maintain(
         )?;
     }
     conn.execute(
+        "DELETE FROM check_results WHERE ts < ?1",
+        [now_ms - options.retention.raw_ms],
+    )?;
+    conn.execute(
+        "DELETE FROM check_daily WHERE day < ?1",
+        [(now_ms - options.retention.one_hour_ms).div_euclid(86_400_000)],
+    )?;
+    conn.execute(
         "DELETE FROM head WHERE ts < ?1",
         [now_ms - options.retention.raw_ms],
     )?;
