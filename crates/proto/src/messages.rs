@@ -305,6 +305,45 @@ pub struct AgentConfig {
     pub report_interval_s: Option<u32>,
     /// Seconds between heartbeats.
     pub heartbeat_interval_s: u32,
+    /// Health checks this agent runs for the server (targets only it can
+    /// reach); results go to `POST /api/agent/check-results`.
+    #[serde(default)]
+    pub checks: Vec<AgentCheck>,
+}
+
+/// A health check an agent runs locally.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AgentCheck {
+    pub id: i64,
+    /// The probe definition (lxmon-checks' `CheckSpec` as JSON).
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub spec: serde_json::Value,
+    pub interval_s: u32,
+    pub timeout_s: u32,
+}
+
+/// One run of an agent-side check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AgentCheckResult {
+    pub check_id: i64,
+    /// Unix ms of the run.
+    pub ts: i64,
+    pub up: bool,
+    #[serde(default)]
+    pub latency_ms: Option<f64>,
+    #[serde(default)]
+    pub cert_days_left: Option<f64>,
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+/// `POST /api/agent/check-results` body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AgentCheckResults {
+    pub results: Vec<AgentCheckResult>,
 }
 
 /// `POST /api/agent/register` response.

@@ -13,6 +13,7 @@
 //! - [`telemetry`]: the server's own figures for `GET /metrics`.
 
 pub mod auth;
+pub mod checks_runner;
 pub mod config;
 pub mod http;
 pub mod maintenance;

@@ -29,6 +29,10 @@ pub struct AppState {
     pub pending_totp: Arc<Mutex<HashMap<String, Vec<u8>>>>,
     /// Wakes a host's waiting command long-poll when work arrives for it.
     pub agent_wakeups: Arc<Mutex<HashMap<HostId, Arc<tokio::sync::Notify>>>>,
+    /// Tells the check scheduler to reload definitions now.
+    pub checks_changed: Arc<tokio::sync::Notify>,
+    /// Bounds concurrent probes (scheduled runs and "test now").
+    pub probe_slots: Arc<tokio::sync::Semaphore>,
 }
 
 /// Brute-force limits (failures per window).
@@ -70,6 +74,8 @@ impl AppState {
             limits: Arc::default(),
             pending_totp: Arc::default(),
             agent_wakeups: Arc::default(),
+            checks_changed: Arc::default(),
+            probe_slots: crate::checks_runner::probe_slots(),
         })
     }
 

@@ -33,6 +33,8 @@ struct TenantData {
     key_id: String,
     token_id: i64,
     command_id: i64,
+    check_id: i64,
+    page_id: i64,
     /// Strings that belong to this tenant alone.
     markers: Vec<String>,
 }
@@ -93,6 +95,18 @@ fn populate(server: &Server, admin: &Api, name: &str) -> TenantData {
     );
     assert_eq!(r.status, 201, "{}", r.body);
     let command_id = r.body["id"].as_i64().unwrap();
+    let r = tenant_admin.post_json(
+        "/api/checks",
+        &json!({"name": format!("{name}-check"), "enabled": false, "spec": {"type": "tcp", "host": format!("{name}.internal"), "port": 5432}}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let check_id = r.body["id"].as_i64().unwrap();
+    let r = tenant_admin.post_json(
+        "/api/status-pages",
+        &json!({"title": format!("{name}-page"), "check_ids": [check_id]}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let page_id = r.body["id"].as_i64().unwrap();
     TenantData {
         id,
         reporter: Api::login_as(&server.url(), &reporter_name, PASSWORD),
@@ -109,10 +123,15 @@ fn populate(server: &Server, admin: &Api, name: &str) -> TenantData {
             format!("{name}-team"),
             format!("{name}-key"),
             action,
+            format!("{name}-check"),
+            format!("{name}.internal"),
+            format!("{name}-page"),
         ],
         key_id,
         token_id,
         command_id,
+        check_id,
+        page_id,
     }
 }
 
@@ -155,6 +174,10 @@ fn fill(path: &str, t: &TenantData) -> String {
         t.key_id.clone()
     } else if path.starts_with("/api/enrollment-tokens/") {
         t.token_id.to_string()
+    } else if path.starts_with("/api/checks/") {
+        t.check_id.to_string()
+    } else if path.starts_with("/api/status-pages/") {
+        t.page_id.to_string()
     } else if path.starts_with("/api/commands/") {
         t.command_id.to_string()
     } else if path.starts_with("/api/tenants/") {
@@ -271,7 +294,7 @@ fn a_user_of_one_tenant_gets_no_byte_of_another() {
                 }
                 let target = fill(path, &w.a);
                 let body = (*method != "GET")
-                    .then(|| json!({"confirm": "x", "role": "tenant_reporter", "disabled": true, "action": "alpha-uptime"}));
+                    .then(|| json!({"confirm": "x", "role": "tenant_reporter", "disabled": true, "action": "alpha-uptime", "name": "x", "spec": {"type": "tcp", "host": "127.0.0.1", "port": 1}}));
                 let r = intruder.request(method, &target, body.as_ref());
                 let text = r.body.to_string();
                 if phase == "read" {

@@ -219,7 +219,12 @@ fn a_server_outage_is_backfilled_exactly_once() {
 /// A stand-in for a broken server on `port`: answers every request with 500
 /// (or, when `hang`, reads it and never answers) until `stop` is set;
 /// `requests` counts what it received.
-fn broken_server(port: u16, hang: bool, stop: Arc<AtomicBool>, requests: Arc<AtomicUsize>) -> std::thread::JoinHandle<()> {
+fn broken_server(
+    port: u16,
+    hang: bool,
+    stop: Arc<AtomicBool>,
+    requests: Arc<AtomicUsize>,
+) -> std::thread::JoinHandle<()> {
     let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
     listener.set_nonblocking(true).unwrap();
     std::thread::spawn(move || {
@@ -229,7 +234,9 @@ fn broken_server(port: u16, hang: bool, stop: Arc<AtomicBool>, requests: Arc<Ato
                 Ok((mut stream, _)) => {
                     requests.fetch_add(1, Ordering::Relaxed);
                     stream.set_nonblocking(false).unwrap();
-                    stream.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+                    stream
+                        .set_read_timeout(Some(Duration::from_millis(200)))
+                        .unwrap();
                     let mut buf = [0u8; 65536];
                     let _ = stream.read(&mut buf);
                     if hang {
@@ -266,7 +273,9 @@ fn the_agent_survives_unreachable_failing_and_slow_servers() {
         let requests = Arc::new(AtomicUsize::new(0));
         let handle = broken_server(port, hang, stop.clone(), requests.clone());
         // Each failure mode lasts until the agent, backing off, has met it.
-        let met = wait_until(Duration::from_secs(60), || requests.load(Ordering::Relaxed) > 0);
+        let met = wait_until(Duration::from_secs(60), || {
+            requests.load(Ordering::Relaxed) > 0
+        });
         std::thread::sleep(Duration::from_secs(1));
         stop.store(true, Ordering::Relaxed);
         handle.join().unwrap();

@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use lxmon_proto::{
-    AgentConfig, BatchAck, Heartbeat, HeartbeatAck, MAX_BATCH_BYTES, MAX_BATCH_RECORDS,
+    AgentCheck, AgentConfig, BatchAck, Heartbeat, HeartbeatAck, MAX_BATCH_BYTES, MAX_BATCH_RECORDS,
     MAX_REPORT_BYTES, MAX_TEXT_LEN, MetricsAck, RegisterRequest, RegisterResponse, Report,
     TopProcesses, validate_labels, validate_report,
 };
@@ -24,11 +24,25 @@ use crate::state::AppState;
 const SMALL_BODY: usize = 64 * 1024;
 const HEARTBEAT_INTERVAL_S: u32 = 60;
 
-fn agent_config() -> AgentConfig {
-    AgentConfig {
+/// The settings of a host's agent, with the health checks it runs.
+async fn agent_config(state: &AppState, host: Option<HostId>) -> ApiResult<AgentConfig> {
+    let checks = match host {
+        Some(host) => state.blocking(move |s| s.host_checks(host)).await?,
+        None => Vec::new(),
+    };
+    Ok(AgentConfig {
         report_interval_s: None,
         heartbeat_interval_s: HEARTBEAT_INTERVAL_S,
-    }
+        checks: checks
+            .into_iter()
+            .map(|c| AgentCheck {
+                id: c.id,
+                spec: c.spec,
+                interval_s: c.interval_s,
+                timeout_s: c.timeout_s,
+            })
+            .collect(),
+    })
 }
 
 fn check_registration(req: &RegisterRequest) -> ApiResult<()> {
@@ -112,7 +126,7 @@ pub async fn register(
         server_id: host.id,
         registered: true,
         last_seq: host.last_seq,
-        config: agent_config(),
+        config: agent_config(&state, Some(host.id)).await?,
     }))
 }
 
@@ -316,8 +330,11 @@ pub async fn heartbeat(
 #[utoipa::path(get, path = "/api/agent/config", tag = "agent",
     responses((status = 200, body = AgentConfig), (status = 401, body = lxmon_proto::ErrorBody)),
     security(("agent_key" = [])))]
-pub async fn config(_agent: AgentAuth) -> Json<AgentConfig> {
-    Json(agent_config())
+pub async fn config(
+    State(state): State<AppState>,
+    agent: AgentAuth,
+) -> ApiResult<Json<AgentConfig>> {
+    Ok(Json(agent_config(&state, agent.key.host_id).await?))
 }
 
 #[cfg(test)]

@@ -36,6 +36,12 @@ pub enum LiveEvent {
         status: lxmon_proto::CommandStatus,
         output: String,
     },
+    /// A health check changed state ("up" / "down").
+    Check {
+        check_id: i64,
+        status: String,
+        error: Option<String>,
+    },
     /// The host's status changed.
     Host {
         host_id: HostId,
@@ -50,6 +56,7 @@ impl LiveEvent {
             LiveEvent::Report { .. } => "report",
             LiveEvent::Host { .. } => "host",
             LiveEvent::Command { .. } => "command",
+            LiveEvent::Check { .. } => "check",
         }
     }
 }

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod agent;
 pub mod assets;
 pub mod authz;
+pub mod checks;
 pub mod commands;
 pub mod compat;
 pub mod enroll;
@@ -42,6 +43,7 @@ use crate::state::AppState;
         (name = "agent-keys", description = "Agent keys and enrollment tokens (tenant admins)"),
         (name = "audit", description = "The audit log (tenant admins)"),
         (name = "commands", description = "Remote commands: allowlisted actions run by agents"),
+        (name = "checks", description = "Health checks, uptime and public status pages"),
         (name = "system", description = "Health and metadata"),
     )
 )]
@@ -119,6 +121,15 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(commands::cancel))
         .routes(routes!(commands::poll))
         .routes(routes!(commands::result))
+        .routes(routes!(checks::list, checks::create))
+        .routes(routes!(checks::get, checks::update, checks::delete))
+        .routes(routes!(checks::test))
+        .routes(routes!(checks::results))
+        .routes(routes!(checks::agent_results))
+        .routes(routes!(checks::list_pages, checks::create_page))
+        .routes(routes!(checks::delete_page))
+        .routes(routes!(checks::public_json))
+        .routes(routes!(checks::public_page))
         .routes(routes!(servers::list))
         .routes(routes!(servers::get, servers::delete))
         .routes(routes!(servers::metrics))
