@@ -19,6 +19,9 @@ mod types;
 pub use sqlite::{Durability, SqliteStore, StoreOptions};
 pub use types::*;
 
+/// Resolves to the outcome of an ingest once it is durable.
+pub type IngestReceipt = tokio::sync::oneshot::Receiver<Result<IngestOutcome>>;
+
 /// Result of a store operation.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -192,12 +195,31 @@ pub trait Store: Send + Sync + 'static {
     /// Enabled checks the host's agent runs.
     fn host_checks(&self, host: HostId) -> Result<Vec<Check>>;
     /// Stores a run; with `host`, only for a check that host's agent runs.
-    fn record_check_run(&self, id: i64, host: Option<HostId>, run: &CheckRun) -> Result<(Check, Option<StatusChange>)>;
-    fn check_runs(&self, tenant: TenantId, id: i64, from_ms: i64, to_ms: i64) -> Result<Vec<CheckRun>>;
+    fn record_check_run(
+        &self,
+        id: i64,
+        host: Option<HostId>,
+        run: &CheckRun,
+    ) -> Result<(Check, Option<StatusChange>)>;
+    fn check_runs(
+        &self,
+        tenant: TenantId,
+        id: i64,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<CheckRun>>;
     /// (runs up, runs) since `since_ms`; the caller has checked the tenant.
     fn check_uptime(&self, id: i64, since_ms: i64) -> Result<(u64, u64)>;
     fn check_daily(&self, id: i64, since_day: i64) -> Result<Vec<DailyUptime>>;
-    fn create_status_page(&self, tenant: TenantId, slug: &str, title: &str, checks: &[i64], hosts: &[HostId], now_ms: i64) -> Result<StatusPage>;
+    fn create_status_page(
+        &self,
+        tenant: TenantId,
+        slug: &str,
+        title: &str,
+        checks: &[i64],
+        hosts: &[HostId],
+        now_ms: i64,
+    ) -> Result<StatusPage>;
     fn status_pages(&self, tenant: TenantId) -> Result<Vec<StatusPage>>;
     /// By address across tenants: published pages are public.
     fn status_page_by_slug(&self, slug: &str) -> Result<Option<StatusPage>>;
@@ -234,7 +256,19 @@ pub trait Store: Send + Sync + 'static {
         tenant: TenantId,
         host: HostId,
         reports: Vec<NewReport>,
-    ) -> Result<IngestOutcome>;
+    ) -> Result<IngestOutcome> {
+        self.submit_ingest(tenant, host, reports)?
+            .blocking_recv()
+            .map_err(|_| StoreError::Closed)?
+    }
+    /// Queues reports for the ingest writer without blocking; the receipt
+    /// resolves once they are durable (for async callers).
+    fn submit_ingest(
+        &self,
+        tenant: TenantId,
+        host: HostId,
+        reports: Vec<NewReport>,
+    ) -> Result<IngestReceipt>;
     fn query(&self, tenant: TenantId, host: HostId, query: &SeriesQuery) -> Result<QueryResult>;
     /// The most recent value of every series of the host.
     fn latest(&self, tenant: TenantId, host: HostId) -> Result<Option<LatestValues>>;

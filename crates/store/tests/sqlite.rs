@@ -381,21 +381,111 @@ fn checks_go_down_after_their_retries_and_keep_daily_uptime() {
         error: (!up).then(|| "refused".into()),
     };
     let (c1, change) = store.record_check_run(c.id, None, &run(0, true)).unwrap();
-    assert_eq!((c1.status.as_str(), change.map(|c| c.to)), ("up", Some("up".into())));
+    assert_eq!(
+        (c1.status.as_str(), change.map(|c| c.to)),
+        ("up", Some("up".into()))
+    );
     let (c2, change) = store.record_check_run(c.id, None, &run(1, false)).unwrap();
-    assert_eq!((c2.status.as_str(), change), ("up", None), "one failure is within retries");
+    assert_eq!(
+        (c2.status.as_str(), change),
+        ("up", None),
+        "one failure is within retries"
+    );
     let (c3, change) = store.record_check_run(c.id, None, &run(2, false)).unwrap();
-    assert_eq!((c3.status.as_str(), change.map(|c| c.to)), ("down", Some("down".into())));
+    assert_eq!(
+        (c3.status.as_str(), change.map(|c| c.to)),
+        ("down", Some("down".into()))
+    );
     assert_eq!(c3.last_error.as_deref(), Some("refused"));
     // A host that does not run the check cannot report for it.
-    assert!(matches!(store.record_check_run(c.id, Some(99), &run(3, true)), Err(StoreError::NotFound)));
+    assert!(matches!(
+        store.record_check_run(c.id, Some(99), &run(3, true)),
+        Err(StoreError::NotFound)
+    ));
     assert_eq!(store.check_uptime(c.id, t - 1).unwrap(), (1, 3));
-    let days: u32 = store.check_daily(c.id, 0).unwrap().iter().map(|d| d.total).sum();
+    let days: u32 = store
+        .check_daily(c.id, 0)
+        .unwrap()
+        .iter()
+        .map(|d| d.total)
+        .sum();
     assert_eq!(days, 3);
-    assert_eq!(store.check_runs(1, c.id, t - 1, t + 10 * 60_000).unwrap().len(), 3);
-    assert!(matches!(store.check_runs(2, c.id, 0, t), Err(StoreError::NotFound)), "other tenants see nothing");
-    let page = store.create_status_page(1, "acme", "Acme", &[c.id], &[], t).unwrap();
-    assert_eq!(store.status_page_by_slug("acme").unwrap().unwrap().id, page.id);
-    assert!(store.create_status_page(1, "acme", "x", &[], &[], t).is_err(), "addresses are unique");
-    assert!(store.create_status_page(2, "other", "x", &[c.id], &[], t).is_err(), "only own checks");
+    assert_eq!(
+        store
+            .check_runs(1, c.id, t - 1, t + 10 * 60_000)
+            .unwrap()
+            .len(),
+        3
+    );
+    assert!(
+        matches!(store.check_runs(2, c.id, 0, t), Err(StoreError::NotFound)),
+        "other tenants see nothing"
+    );
+    let page = store
+        .create_status_page(1, "acme", "Acme", &[c.id], &[], t)
+        .unwrap();
+    assert_eq!(
+        store.status_page_by_slug("acme").unwrap().unwrap().id,
+        page.id
+    );
+    assert!(
+        store
+            .create_status_page(1, "acme", "x", &[], &[], t)
+            .is_err(),
+        "addresses are unique"
+    );
+    assert!(
+        store
+            .create_status_page(2, "other", "x", &[c.id], &[], t)
+            .is_err(),
+        "only own checks"
+    );
+}
+
+#[test]
+fn series_ids_stay_right_when_a_report_changes_its_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let id = host(&store);
+    let t = now() - 10_000;
+    let mk = |seq: u64, samples: Vec<Sample>| NewReport {
+        seq: Some(seq),
+        ts: t + seq as i64 * 1000,
+        interval_s: 1,
+        samples,
+        info: None,
+    };
+    let a = |v| Sample::new("a", v);
+    let b = |v| Sample::new("b", v).with_label("k", "1");
+    let c = |v| Sample::new("c", v);
+    store
+        .ingest(
+            1,
+            id,
+            vec![
+                mk(1, vec![a(1.0), b(10.0)]),
+                mk(2, vec![a(2.0), b(20.0)]),
+                mk(3, vec![b(30.0), a(3.0)]),
+                mk(4, vec![a(4.0), b(40.0), c(400.0)]),
+            ],
+        )
+        .unwrap();
+    let r = query(&store, id, &["a", "b", "c"], t, t + 10_000, None);
+    let values = |name: &str| {
+        r.series
+            .iter()
+            .find(|s| s.name == name)
+            .unwrap()
+            .values
+            .clone()
+    };
+    assert_eq!(
+        values("a"),
+        vec![Some(1.0), Some(2.0), Some(3.0), Some(4.0)]
+    );
+    assert_eq!(
+        values("b"),
+        vec![Some(10.0), Some(20.0), Some(30.0), Some(40.0)]
+    );
+    assert_eq!(values("c"), vec![None, None, None, Some(400.0)]);
 }

@@ -170,12 +170,17 @@ pub async fn store_reports(
 ) -> ApiResult<IngestOutcome> {
     let samples: usize = reports.iter().map(|r| r.samples.len()).sum();
     let newest = reports.iter().map(|r| r.ts).max();
-    let outcome = state
-        .blocking(move |s| s.ingest(tenant, host, reports))
-        .await
-        .inspect_err(|e| {
-            state.telemetry.rejected(e.code);
-        })?;
+    // Awaited directly: the writer replies once the reports are committed.
+    let outcome = async {
+        let receipt = state.store.submit_ingest(tenant, host, reports)?;
+        receipt.await.map_err(|_| lxmon_store::StoreError::Closed)?
+    }
+    .await
+    .map_err(|e| {
+        let e = ApiError::from(e);
+        state.telemetry.rejected(e.code);
+        e
+    })?;
     if let Some(p) = processes {
         state
             .processes

@@ -110,8 +110,10 @@ pub fn delete_tenant(tx: &Transaction<'_>, id: TenantId) -> Result<()> {
         format!("DELETE FROM chunks WHERE host_id IN ({hosts})"),
         format!("DELETE FROM series WHERE host_id IN ({hosts})"),
         "DELETE FROM commands WHERE tenant_id = ?1".into(),
-        "DELETE FROM check_results WHERE check_id IN (SELECT id FROM checks WHERE tenant_id = ?1)".into(),
-        "DELETE FROM check_daily WHERE check_id IN (SELECT id FROM checks WHERE tenant_id = ?1)".into(),
+        "DELETE FROM check_results WHERE check_id IN (SELECT id FROM checks WHERE tenant_id = ?1)"
+            .into(),
+        "DELETE FROM check_daily WHERE check_id IN (SELECT id FROM checks WHERE tenant_id = ?1)"
+            .into(),
         "DELETE FROM checks WHERE tenant_id = ?1".into(),
         "DELETE FROM status_pages WHERE tenant_id = ?1".into(),
         "DELETE FROM agent_keys WHERE tenant_id = ?1".into(),

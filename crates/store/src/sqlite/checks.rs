@@ -33,10 +33,16 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Check> {
 fn host_in_tenant(conn: &Connection, tenant: TenantId, host: Option<HostId>) -> Result<()> {
     if let Some(host) = host {
         let found: Option<i64> = conn
-            .query_row("SELECT id FROM hosts WHERE id = ?1 AND tenant_id = ?2", params![host, tenant], |r| r.get(0))
+            .query_row(
+                "SELECT id FROM hosts WHERE id = ?1 AND tenant_id = ?2",
+                params![host, tenant],
+                |r| r.get(0),
+            )
             .optional()?;
         if found.is_none() {
-            return Err(StoreError::Rejected(format!("no host {host} in this tenant to run the check")));
+            return Err(StoreError::Rejected(format!(
+                "no host {host} in this tenant to run the check"
+            )));
         }
     }
     Ok(())
@@ -54,28 +60,40 @@ pub fn create(conn: &Connection, tenant: TenantId, d: &CheckDefinition, now: i64
 
 pub fn get(conn: &Connection, tenant: TenantId, id: i64) -> Result<Option<Check>> {
     Ok(conn
-        .prepare_cached(&format!("SELECT {COLUMNS} FROM checks WHERE id = ?1 AND tenant_id = ?2"))?
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM checks WHERE id = ?1 AND tenant_id = ?2"
+        ))?
         .query_row(params![id, tenant], from_row)
         .optional()?)
 }
 
 pub fn list(conn: &Connection, tenant: TenantId) -> Result<Vec<Check>> {
-    let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM checks WHERE tenant_id = ?1 ORDER BY name, id"))?;
-    Ok(stmt.query_map([tenant], from_row)?.collect::<rusqlite::Result<_>>()?)
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM checks WHERE tenant_id = ?1 ORDER BY name, id"
+    ))?;
+    Ok(stmt
+        .query_map([tenant], from_row)?
+        .collect::<rusqlite::Result<_>>()?)
 }
 
 /// Every enabled check the server itself runs (scheduler; all tenants).
 pub fn server_side(conn: &Connection) -> Result<Vec<Check>> {
-    let mut stmt =
-        conn.prepare_cached(&format!("SELECT {COLUMNS} FROM checks WHERE enabled = 1 AND run_on_host IS NULL ORDER BY id"))?;
-    Ok(stmt.query_map([], from_row)?.collect::<rusqlite::Result<_>>()?)
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM checks WHERE enabled = 1 AND run_on_host IS NULL ORDER BY id"
+    ))?;
+    Ok(stmt
+        .query_map([], from_row)?
+        .collect::<rusqlite::Result<_>>()?)
 }
 
 /// The enabled checks a host's agent runs.
 pub fn for_host(conn: &Connection, host: HostId) -> Result<Vec<Check>> {
-    let mut stmt =
-        conn.prepare_cached(&format!("SELECT {COLUMNS} FROM checks WHERE enabled = 1 AND run_on_host = ?1 ORDER BY id"))?;
-    Ok(stmt.query_map([host], from_row)?.collect::<rusqlite::Result<_>>()?)
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM checks WHERE enabled = 1 AND run_on_host = ?1 ORDER BY id"
+    ))?;
+    Ok(stmt
+        .query_map([host], from_row)?
+        .collect::<rusqlite::Result<_>>()?)
 }
 
 pub fn update(conn: &Connection, tenant: TenantId, id: i64, d: &CheckDefinition) -> Result<Check> {
@@ -92,7 +110,11 @@ pub fn update(conn: &Connection, tenant: TenantId, id: i64, d: &CheckDefinition)
 }
 
 pub fn delete(tx: &Transaction<'_>, tenant: TenantId, id: i64) -> Result<()> {
-    if tx.execute("DELETE FROM checks WHERE id = ?1 AND tenant_id = ?2", params![id, tenant])? == 0 {
+    if tx.execute(
+        "DELETE FROM checks WHERE id = ?1 AND tenant_id = ?2",
+        params![id, tenant],
+    )? == 0
+    {
         return Err(StoreError::NotFound);
     }
     tx.execute("DELETE FROM check_results WHERE check_id = ?1", [id])?;
@@ -103,11 +125,18 @@ pub fn delete(tx: &Transaction<'_>, tenant: TenantId, id: i64) -> Result<()> {
 /// Stores a run and moves the check's state: `up` on success, `down` after
 /// more than `retries` failures in a row. `host` restricts the update to a
 /// check that host's agent runs.
-pub fn record(tx: &Transaction<'_>, id: i64, host: Option<HostId>, run: &CheckRun) -> Result<(Check, Option<StatusChange>)> {
+pub fn record(
+    tx: &Transaction<'_>,
+    id: i64,
+    host: Option<HostId>,
+    run: &CheckRun,
+) -> Result<(Check, Option<StatusChange>)> {
     let row: Option<(TenantId, Option<HostId>, String, u32, u32)> = tx
-        .query_row("SELECT tenant_id, run_on_host, status, failures, retries FROM checks WHERE id = ?1", [id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-        })
+        .query_row(
+            "SELECT tenant_id, run_on_host, status, failures, retries FROM checks WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )
         .optional()?;
     let Some((tenant, runner, status, failures, retries)) = row else {
         return Err(StoreError::NotFound);
@@ -145,7 +174,13 @@ pub fn record(tx: &Transaction<'_>, id: i64, host: Option<HostId>, run: &CheckRu
     Ok((get(tx, tenant, id)?.ok_or(StoreError::NotFound)?, change))
 }
 
-pub fn runs(conn: &Connection, tenant: TenantId, id: i64, from: i64, to: i64) -> Result<Vec<CheckRun>> {
+pub fn runs(
+    conn: &Connection,
+    tenant: TenantId,
+    id: i64,
+    from: i64,
+    to: i64,
+) -> Result<Vec<CheckRun>> {
     get(conn, tenant, id)?.ok_or(StoreError::NotFound)?;
     let mut stmt = conn.prepare_cached(
         "SELECT ts, up, latency_ms, cert_days_left, error FROM check_results
@@ -171,7 +206,9 @@ pub fn uptime(conn: &Connection, id: i64, since: i64) -> Result<(u64, u64)> {
 }
 
 pub fn daily(conn: &Connection, id: i64, since_day: i64) -> Result<Vec<DailyUptime>> {
-    let mut stmt = conn.prepare_cached("SELECT day, up, total FROM check_daily WHERE check_id = ?1 AND day >= ?2 ORDER BY day")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT day, up, total FROM check_daily WHERE check_id = ?1 AND day >= ?2 ORDER BY day",
+    )?;
     let rows = stmt.query_map(params![id, since_day], |r| {
         Ok(DailyUptime {
             day: r.get(0)?,
@@ -198,9 +235,18 @@ fn page_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StatusPage> {
 
 const PAGE_COLUMNS: &str = "id, tenant_id, slug, title, check_ids, host_ids, created_at";
 
-pub fn create_page(conn: &Connection, tenant: TenantId, slug: &str, title: &str, checks: &[i64], hosts: &[HostId], now: i64) -> Result<StatusPage> {
+pub fn create_page(
+    conn: &Connection,
+    tenant: TenantId,
+    slug: &str,
+    title: &str,
+    checks: &[i64],
+    hosts: &[HostId],
+    now: i64,
+) -> Result<StatusPage> {
     for id in checks {
-        get(conn, tenant, *id)?.ok_or_else(|| StoreError::Rejected(format!("no check {id} in this tenant")))?;
+        get(conn, tenant, *id)?
+            .ok_or_else(|| StoreError::Rejected(format!("no check {id} in this tenant")))?;
     }
     for host in hosts {
         host_in_tenant(conn, tenant, Some(*host))?;
@@ -211,26 +257,38 @@ pub fn create_page(conn: &Connection, tenant: TenantId, slug: &str, title: &str,
         params![tenant, slug, title, serde_json::to_string(checks).expect("ids"), serde_json::to_string(hosts).expect("ids"), now],
     )?;
     if n == 0 {
-        return Err(StoreError::Conflict(format!("the address {slug:?} is taken")));
+        return Err(StoreError::Conflict(format!(
+            "the address {slug:?} is taken"
+        )));
     }
     page_by_slug(conn, slug)?.ok_or(StoreError::NotFound)
 }
 
 pub fn pages(conn: &Connection, tenant: TenantId) -> Result<Vec<StatusPage>> {
-    let mut stmt = conn.prepare_cached(&format!("SELECT {PAGE_COLUMNS} FROM status_pages WHERE tenant_id = ?1 ORDER BY id"))?;
-    Ok(stmt.query_map([tenant], page_from_row)?.collect::<rusqlite::Result<_>>()?)
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {PAGE_COLUMNS} FROM status_pages WHERE tenant_id = ?1 ORDER BY id"
+    ))?;
+    Ok(stmt
+        .query_map([tenant], page_from_row)?
+        .collect::<rusqlite::Result<_>>()?)
 }
 
 /// Global by design: a published page is found by its address alone.
 pub fn page_by_slug(conn: &Connection, slug: &str) -> Result<Option<StatusPage>> {
     Ok(conn
-        .prepare_cached(&format!("SELECT {PAGE_COLUMNS} FROM status_pages WHERE slug = ?1"))?
+        .prepare_cached(&format!(
+            "SELECT {PAGE_COLUMNS} FROM status_pages WHERE slug = ?1"
+        ))?
         .query_row([slug], page_from_row)
         .optional()?)
 }
 
 pub fn delete_page(conn: &Connection, tenant: TenantId, id: i64) -> Result<()> {
-    if conn.execute("DELETE FROM status_pages WHERE id = ?1 AND tenant_id = ?2", params![id, tenant])? == 0 {
+    if conn.execute(
+        "DELETE FROM status_pages WHERE id = ?1 AND tenant_id = ?2",
+        params![id, tenant],
+    )? == 0
+    {
         return Err(StoreError::NotFound);
     }
     Ok(())

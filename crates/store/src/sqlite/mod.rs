@@ -498,7 +498,12 @@ impl Store for SqliteStore {
         checks::for_host(&*self.reader()?, host)
     }
 
-    fn record_check_run(&self, id: i64, host: Option<HostId>, run: &CheckRun) -> Result<(Check, Option<StatusChange>)> {
+    fn record_check_run(
+        &self,
+        id: i64,
+        host: Option<HostId>,
+        run: &CheckRun,
+    ) -> Result<(Check, Option<StatusChange>)> {
         let mut conn = self.meta();
         let tx = conn.transaction()?;
         let out = checks::record(&tx, id, host, run)?;
@@ -506,7 +511,13 @@ impl Store for SqliteStore {
         Ok(out)
     }
 
-    fn check_runs(&self, tenant: TenantId, id: i64, from_ms: i64, to_ms: i64) -> Result<Vec<CheckRun>> {
+    fn check_runs(
+        &self,
+        tenant: TenantId,
+        id: i64,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<CheckRun>> {
         checks::runs(&*self.reader()?, tenant, id, from_ms, to_ms)
     }
 
@@ -518,7 +529,15 @@ impl Store for SqliteStore {
         checks::daily(&*self.reader()?, id, since_day)
     }
 
-    fn create_status_page(&self, tenant: TenantId, slug: &str, title: &str, checks: &[i64], hosts: &[HostId], now_ms: i64) -> Result<StatusPage> {
+    fn create_status_page(
+        &self,
+        tenant: TenantId,
+        slug: &str,
+        title: &str,
+        checks: &[i64],
+        hosts: &[HostId],
+        now_ms: i64,
+    ) -> Result<StatusPage> {
         checks::create_page(&self.meta(), tenant, slug, title, checks, hosts, now_ms)
     }
 
@@ -706,13 +725,13 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    fn ingest(
+    fn submit_ingest(
         &self,
         tenant: TenantId,
         host: HostId,
         reports: Vec<NewReport>,
-    ) -> Result<IngestOutcome> {
-        let (reply, wait) = sync_channel(1);
+    ) -> Result<IngestReceipt> {
+        let (reply, receipt) = tokio::sync::oneshot::channel();
         let now = now_ms();
         let job = writer::Job {
             tenant,
@@ -727,11 +746,17 @@ impl Store for SqliteStore {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
+        // Never block the caller (an async task): a full queue is back-pressure.
         sender
             .ok_or(StoreError::Closed)?
-            .send(job)
-            .map_err(|_| StoreError::Closed)?;
-        wait.recv().map_err(|_| StoreError::Closed)?
+            .try_send(job)
+            .map_err(|e| match e {
+                std::sync::mpsc::TrySendError::Full(_) => {
+                    StoreError::Failed("ingest queue is full; retry later".into())
+                }
+                std::sync::mpsc::TrySendError::Disconnected(_) => StoreError::Closed,
+            })?;
+        Ok(receipt)
     }
 
     fn query(&self, tenant: TenantId, host: HostId, query: &SeriesQuery) -> Result<QueryResult> {

@@ -8,7 +8,7 @@
 //! report.
 
 use std::collections::HashMap;
-use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
+use std::sync::mpsc::{Receiver, TryRecvError};
 
 use lxmon_proto::Labels;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -25,10 +25,10 @@ pub(super) struct Job {
     pub reports: Vec<NewReport>,
     pub now_ms: i64,
     pub oldest_allowed_ms: i64,
-    pub reply: SyncSender<Result<IngestOutcome>>,
+    pub reply: tokio::sync::oneshot::Sender<Result<IngestOutcome>>,
 }
 
-#[derive(Hash, PartialEq, Eq)]
+#[derive(Clone, Hash, PartialEq, Eq)]
 struct SeriesKey {
     name: String,
     labels: Labels,
@@ -38,6 +38,8 @@ struct HostState {
     tenant: TenantId,
     last_seq: Option<u64>,
     series: HashMap<SeriesKey, SeriesId>,
+    /// The previous report's series in order, with their ids.
+    layout: Vec<(String, Labels, SeriesId)>,
 }
 
 pub(super) struct Writer {
@@ -149,6 +151,7 @@ impl Writer {
                 tenant: host_tenant,
                 last_seq: last_seq.map(|s| s as u64),
                 series,
+                layout: Vec::new(),
             },
         );
         Ok(())
@@ -176,29 +179,51 @@ impl Writer {
                 continue;
             }
             self.pairs.clear();
-            for sample in report.samples {
-                let key = SeriesKey {
-                    name: sample.name,
-                    labels: sample.labels,
-                };
-                let id = match state.series.get(&key) {
-                    Some(id) => *id,
-                    None => {
-                        let labels_json =
-                            serde_json::to_string(&key.labels).expect("labels serialize");
-                        let id: SeriesId = self
-                            .conn
-                            .prepare_cached(
-                                "INSERT INTO series (host_id, name, labels) VALUES (?1, ?2, ?3)
-                             ON CONFLICT (host_id, name, labels) DO UPDATE SET name = excluded.name
-                             RETURNING id",
-                            )?
-                            .query_row(params![job.host, key.name, labels_json], |r| r.get(0))?;
-                        state.series.insert(key, id);
-                        id
-                    }
-                };
-                self.pairs.push((id, sample.value));
+            // Agents list the same series in the same order every report: when
+            // this report matches the previous one's layout, its ids are known
+            // by position, with no hashing or allocation.
+            let same_layout = state.layout.len() == report.samples.len()
+                && state
+                    .layout
+                    .iter()
+                    .zip(&report.samples)
+                    .all(|((name, labels, _), s)| *name == s.name && *labels == s.labels);
+            if same_layout {
+                self.pairs.extend(
+                    state
+                        .layout
+                        .iter()
+                        .zip(&report.samples)
+                        .map(|((_, _, id), s)| (*id, s.value)),
+                );
+            } else {
+                let mut layout = Vec::with_capacity(report.samples.len());
+                for sample in report.samples {
+                    let key = SeriesKey {
+                        name: sample.name,
+                        labels: sample.labels,
+                    };
+                    let id = match state.series.get(&key) {
+                        Some(id) => *id,
+                        None => {
+                            let labels_json =
+                                serde_json::to_string(&key.labels).expect("labels serialize");
+                            let id: SeriesId = self
+                                .conn
+                                .prepare_cached(
+                                    "INSERT INTO series (host_id, name, labels) VALUES (?1, ?2, ?3)
+                                     ON CONFLICT (host_id, name, labels) DO UPDATE SET name = excluded.name
+                                     RETURNING id",
+                                )?
+                                .query_row(params![job.host, key.name, labels_json], |r| r.get(0))?;
+                            state.series.insert(key.clone(), id);
+                            id
+                        }
+                    };
+                    layout.push((key.name, key.labels, id));
+                    self.pairs.push((id, sample.value));
+                }
+                state.layout = layout;
             }
             self.pairs.sort_by_key(|p| p.0);
             // A series listed twice keeps its last value.
