@@ -19,7 +19,8 @@ use pco::standalone::{simple_compress, simple_decompress};
 use super::varint::{Reader, put_i64, put_u64};
 use crate::{Result, SeriesId, StoreError};
 
-const VERSION: u8 = 1;
+/// 2: every value column starts with a kind byte (see [`ValueKind`]).
+const VERSION: u8 = 2;
 const FLAG_BITMAP: u8 = 1;
 
 /// Columns of a rollup row.
@@ -175,6 +176,77 @@ fn read_column<'a, T: pco::data_types::Number>(
     Ok(values)
 }
 
+/// How a value column is stored. Host metrics are mostly whole numbers
+/// (bytes, counts) or percentages rounded to hundredths; as integers pco
+/// compresses them noticeably better than as floats.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum ValueKind {
+    Float = 0,
+    Integer = 1,
+    Hundredths = 2,
+}
+
+const MAX_EXACT: f64 = (1u64 << 53) as f64;
+
+fn kind_of(values: &[f64]) -> ValueKind {
+    if values
+        .iter()
+        .all(|v| v.fract() == 0.0 && v.abs() < MAX_EXACT)
+    {
+        ValueKind::Integer
+    } else if values.iter().all(|v| {
+        let scaled = (v * 100.0).round();
+        scaled.abs() < MAX_EXACT && scaled / 100.0 == *v
+    }) {
+        ValueKind::Hundredths
+    } else {
+        ValueKind::Float
+    }
+}
+
+fn put_values(out: &mut Vec<u8>, values: &[f64]) -> Result<()> {
+    let kind = kind_of(values);
+    out.push(kind as u8);
+    match kind {
+        ValueKind::Float => put_column(out, values),
+        ValueKind::Integer => {
+            put_column(out, &values.iter().map(|v| *v as i64).collect::<Vec<_>>())
+        }
+        ValueKind::Hundredths => put_column(
+            out,
+            &values
+                .iter()
+                .map(|v| (v * 100.0).round() as i64)
+                .collect::<Vec<_>>(),
+        ),
+    }
+}
+
+fn read_values(r: &mut Reader<'_>, expected: usize, version: u8) -> Result<Vec<f64>> {
+    if version == 1 {
+        return read_column(r, expected);
+    }
+    match r.u8()? {
+        0 => read_column(r, expected),
+        1 => Ok(read_column::<i64>(r, expected)?
+            .into_iter()
+            .map(|v| v as f64)
+            .collect()),
+        2 => Ok(read_column::<i64>(r, expected)?
+            .into_iter()
+            .map(|v| v as f64 / 100.0)
+            .collect()),
+        k => Err(StoreError::Corrupt(format!("unknown value kind {k}"))),
+    }
+}
+
+fn skip_values(r: &mut Reader<'_>, version: u8) -> Result<()> {
+    if version >= 2 {
+        r.u8()?;
+    }
+    skip_column(r)
+}
+
 fn skip_column(r: &mut Reader<'_>) -> Result<()> {
     let len = r.u64()? as usize;
     r.bytes(len)?;
@@ -202,7 +274,7 @@ pub fn encode(block: &Block) -> Result<Vec<u8>> {
             out.extend_from_slice(&bits);
         }
         for col in &s.cols {
-            put_column(&mut out, col)?;
+            put_values(&mut out, col)?;
         }
     }
     Ok(out)
@@ -213,7 +285,7 @@ pub fn encode(block: &Block) -> Result<Vec<u8>> {
 pub fn decode(buf: &[u8], wanted: impl Fn(SeriesId) -> bool) -> Result<Block> {
     let mut r = Reader::new(buf);
     let version = r.u8()?;
-    if version != VERSION {
+    if version != 1 && version != VERSION {
         return Err(StoreError::Corrupt(format!(
             "unknown chunk version {version}"
         )));
@@ -236,12 +308,12 @@ pub fn decode(buf: &[u8], wanted: impl Fn(SeriesId) -> bool) -> Result<Block> {
         if wanted(id) {
             let count = present.iter().filter(|p| **p).count();
             let cols = (0..columns)
-                .map(|_| read_column::<f64>(&mut r, count))
+                .map(|_| read_values(&mut r, count, version))
                 .collect::<Result<Vec<_>>>()?;
             series.push(BlockSeries { id, present, cols });
         } else {
             for _ in 0..columns {
-                skip_column(&mut r)?;
+                skip_values(&mut r, version)?;
             }
         }
     }
@@ -311,6 +383,22 @@ mod tests {
         let rolled = Block::from_points(1, &points).rollup(300_000);
         assert_eq!(rolled[&1][&0], vec![1.0, 5.0, 9.0, 3.0, 3.0]);
         assert_eq!(rolled[&1][&300_000], vec![10.0, 10.0, 10.0, 1.0, 10.0]);
+    }
+
+    #[test]
+    fn value_kinds_round_trip_exactly() {
+        for (values, kind) in [
+            (vec![0.0, 1.0, -5.0, 8e12], ValueKind::Integer),
+            (vec![12.34, 0.01, 99.99, 100.0, -3.5], ValueKind::Hundredths),
+            (vec![0.1 + 0.2, 1.0 / 3.0], ValueKind::Float),
+            (vec![1e300], ValueKind::Float),
+        ] {
+            assert_eq!(kind_of(&values), kind, "{values:?}");
+            let mut out = Vec::new();
+            put_values(&mut out, &values).unwrap();
+            let back = read_values(&mut Reader::new(&out), values.len(), VERSION).unwrap();
+            assert_eq!(back, values);
+        }
     }
 
     #[test]
