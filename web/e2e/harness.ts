@@ -4,14 +4,14 @@
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHmac } from "node:crypto";
-import { createReadStream, existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer, request as httpRequest, type Server as HttpServer } from "node:http";
 import { createServer as createNetServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, extname, join, normalize, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { chromium, type BrowserContext } from "playwright-core";
+import { chromium, type BrowserContext, type Page } from "playwright-core";
 
 export const WEB_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 // Where `cargo build --bins` put the binaries (scripts/test.sh builds them first).
@@ -89,14 +89,18 @@ export async function startServer(env: NodeJS.ProcessEnv = {}): Promise<{ server
   return { server: { url: `http://127.0.0.1:${port}`, port, dataDir, password, process: child, log: () => stderr }, agentKey };
 }
 
-export function startAgent(serverUrl: string, key: string, intervalS: number): { process: ChildProcess; spoolDir: string } {
+/** Starts lxmon-agent; `configFile` is its TOML config (e.g. with `[[actions]]`). */
+export function startAgent(serverUrl: string, key: string, intervalS: number, options: { configFile?: string } = {}): { process: ChildProcess; spoolDir: string; log: () => string } {
   const spoolDir = tempDir("lxmon-e2e-spool-");
-  const child = spawn(AGENT_BIN, ["--server", serverUrl, "--key", key, "--interval", String(intervalS), "--spool-dir", spoolDir], {
+  const args = ["--server", serverUrl, "--key", key, "--interval", String(intervalS), "--spool-dir", spoolDir];
+  if (options.configFile) args.push("--config", options.configFile);
+  const child = spawn(AGENT_BIN, args, {
     env: { ...process.env, LXMON_LOG: "warn" },
     stdio: ["ignore", "ignore", "pipe"],
   });
-  child.stderr!.resume();
-  return { process: child, spoolDir };
+  let stderr = "";
+  child.stderr!.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-20_000)));
+  return { process: child, spoolDir, log: () => stderr };
 }
 
 export async function stopProcess(child: ChildProcess | undefined): Promise<void> {
@@ -185,11 +189,11 @@ export async function launchBrowser(): Promise<{ context: BrowserContext; close:
   };
 }
 
-export async function login(serverUrl: string, password: string): Promise<string> {
+export async function login(serverUrl: string, password: string, username = "admin"): Promise<string> {
   const response = await fetch(`${serverUrl}/api/auth/login`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ username: "admin", password }),
+    body: JSON.stringify({ username, password }),
   });
   if (!response.ok) throw new Error(`login failed: ${response.status}`);
   return ((await response.json()) as { token: string }).token;
@@ -222,4 +226,91 @@ export function totpCode(base32Secret: string, unixS = Math.floor(Date.now() / 1
   const offset = hash[19]! & 0x0f;
   const value = hash.readUInt32BE(offset) & 0x7fffffff;
   return String(value % 1_000_000).padStart(6, "0");
+}
+
+/** One API call with a session token; throws with the server's answer unless it is 2xx. */
+export async function apiCall<T = unknown>(serverUrl: string, token: string, method: string, path: string, body?: unknown): Promise<T> {
+  const response = await fetch(`${serverUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+/** The server, an agent, the UI (web/dist behind a proxy, or the server's embedded copy) and a browser. */
+export interface Stack {
+  server: LxmonServer;
+  agent: ReturnType<typeof startAgent>;
+  baseUrl: string;
+  browser: Awaited<ReturnType<typeof launchBrowser>>;
+  page: Page;
+  hostId: number;
+  hostname: string;
+  stop: () => Promise<void>;
+}
+
+export async function startStack(options: { agentConfig?: string; serverEnv?: NodeJS.ProcessEnv; intervalS?: number } = {}): Promise<Stack> {
+  const embedded = process.env.LXMON_E2E_EMBEDDED === "1";
+  const dist = join(WEB_DIR, "dist");
+  if (!embedded && !existsSync(join(dist, "index.html"))) throw new Error("web/dist is missing: run `npm run build` first");
+  const { server, agentKey } = await startServer(options.serverEnv);
+  const configFile = options.agentConfig ? join(tempDir("lxmon-e2e-agentconf-"), "agent.toml") : undefined;
+  if (configFile) writeFileSync(configFile, options.agentConfig!);
+  const agent = startAgent(server.url, agentKey, options.intervalS ?? 1, { configFile });
+  const staticServer = embedded ? undefined : await startStaticServer(dist, server.url);
+  const baseUrl = staticServer?.url ?? server.url;
+  const token = await login(server.url, server.password);
+  const host = await waitFor(
+    "the agent's host to report",
+    async () => (await apiCall<{ id: number; hostname: string; last_seen: number | null }[]>(server.url, token, "GET", "/api/servers")).find((h) => h.last_seen !== null),
+    30_000,
+  ).catch((e: unknown) => {
+    throw new Error(`${String(e)}\nagent log: ${agent.log()}`);
+  });
+  const browser = await launchBrowser();
+  const page = browser.context.pages()[0] ?? (await browser.context.newPage());
+  return {
+    server,
+    agent,
+    baseUrl,
+    browser,
+    page,
+    hostId: host.id,
+    hostname: host.hostname,
+    stop: async () => {
+      await browser.close();
+      await staticServer?.close();
+      await stopProcess(agent.process);
+      await stopProcess(server.process);
+      removeDir(agent.spoolDir);
+      removeDir(server.dataDir);
+      if (configFile) removeDir(dirname(configFile));
+    },
+  };
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  await page.screenshot({ path: join(RESULTS_DIR, `${name}.png`), fullPage: true });
+}
+
+export async function setTheme(page: Page, theme: "light" | "dark"): Promise<void> {
+  const isDark = await page.evaluate(() => document.documentElement.classList.contains("dark"));
+  if (isDark !== (theme === "dark")) await page.getByTestId("theme-toggle").click();
+  await page.waitForFunction((dark) => document.documentElement.classList.contains("dark") === dark, theme === "dark");
+}
+
+/** Logs in through the form (the browser must be on the login page). */
+export async function uiLogin(page: Page, username: string, password: string): Promise<void> {
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Log in" }).click();
+  try {
+    await page.getByRole("heading", { name: "Fleet overview" }).waitFor({ timeout: 15_000 });
+  } catch (e) {
+    throw new Error(`login as ${username} failed; the page says: ${(await page.locator("body").innerText()).slice(0, 500)}`, { cause: e });
+  }
 }

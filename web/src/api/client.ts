@@ -3,7 +3,30 @@
 // every page returns to the login form the same way.
 
 import { endSession, getSession } from "./session";
-import type { BodyOf, ErrorBody, LatestView, LoginResponse, Ok, QueryOf, QueryResult, Server, WhoAmI } from "./types";
+import { getActingTenant } from "./tenant";
+import type {
+  AgentKeyView,
+  AuditPage,
+  BodyOf,
+  Command,
+  Created,
+  CreatedKey,
+  CreatedToken,
+  CreatedUser,
+  EnrollmentTokenView,
+  ErrorBody,
+  LatestView,
+  LoginResponse,
+  Ok,
+  QueryOf,
+  QueryResult,
+  RecoveryCodes,
+  Server,
+  Tenant,
+  TotpSetup,
+  UserView,
+  WhoAmI,
+} from "./types";
 
 export class ApiError extends Error {
   readonly status: number;
@@ -32,7 +55,7 @@ export const SESSION_EXPIRED_MESSAGE = "Your session has expired. Please log in 
 type Query = Record<string, string | number | undefined>;
 
 interface RequestOptions {
-  method?: "GET" | "POST";
+  method?: "GET" | "POST" | "PATCH" | "DELETE";
   query?: Query;
   body?: unknown;
   signal?: AbortSignal;
@@ -63,6 +86,9 @@ async function request<T>(path: string, options: RequestOptions = {}): Promise<T
   const headers: Record<string, string> = { Accept: "application/json" };
   const session = getSession();
   if (authenticated && session) headers.Authorization = `Bearer ${session.token}`;
+  // A platform admin acting in another tenant says so on every call.
+  const tenant = getActingTenant();
+  if (authenticated && tenant !== null) headers["x-lxmon-tenant"] = String(tenant);
   if (body !== undefined) headers["Content-Type"] = "application/json";
 
   let response: Response;
@@ -107,6 +133,10 @@ async function request<T>(path: string, options: RequestOptions = {}): Promise<T
 }
 
 export type MetricsQuery = QueryOf<"/api/servers/{id}/metrics", "get">;
+export type AuditQuery = QueryOf<"/api/audit", "get">;
+export type HistoryQuery = QueryOf<"/api/servers/{id}/commands", "get">;
+
+const seg = encodeURIComponent;
 
 export const api = {
   login(credentials: BodyOf<"/api/auth/login", "post">, signal?: AbortSignal): Promise<LoginResponse> {
@@ -130,5 +160,95 @@ export const api = {
   },
   metrics(id: number, query: MetricsQuery, signal?: AbortSignal): Promise<QueryResult> {
     return request<Ok<"/api/servers/{id}/metrics", "get">>(`/api/servers/${id}/metrics`, { query: { ...query }, signal });
+  },
+
+  // --- the caller's own account ---
+  /** Changes the password; every other session ends and the answer is the new one. */
+  changePassword(body: BodyOf<"/api/auth/password", "post">): Promise<LoginResponse> {
+    return request<Ok<"/api/auth/password", "post">>("/api/auth/password", { method: "POST", body });
+  },
+  totpSetup(): Promise<TotpSetup> {
+    return request<Ok<"/api/auth/totp/setup", "post">>("/api/auth/totp/setup", { method: "POST" });
+  },
+  totpEnable(code: string): Promise<RecoveryCodes> {
+    return request<Ok<"/api/auth/totp/enable", "post">>("/api/auth/totp/enable", { method: "POST", body: { code } satisfies BodyOf<"/api/auth/totp/enable", "post"> });
+  },
+  totpDisable(password: string): Promise<void> {
+    return request<void>("/api/auth/totp/disable", { method: "POST", body: { password } satisfies BodyOf<"/api/auth/totp/disable", "post"> });
+  },
+  /** Sets an invited user's password (no session yet: a 401 here is a bad link, not an expiry). */
+  acceptInvite(body: BodyOf<"/api/invites/accept", "post">): Promise<LoginResponse> {
+    return request<Ok<"/api/invites/accept", "post">>("/api/invites/accept", { method: "POST", body, authenticated: false });
+  },
+
+  // --- users ---
+  users(signal?: AbortSignal): Promise<UserView[]> {
+    return request<Ok<"/api/users", "get">>("/api/users", { signal });
+  },
+  createUser(body: BodyOf<"/api/users", "post">): Promise<CreatedUser> {
+    return request<Created<"/api/users", "post">>("/api/users", { method: "POST", body });
+  },
+  patchUser(id: number, body: BodyOf<"/api/users/{id}", "patch">): Promise<UserView> {
+    return request<Ok<"/api/users/{id}", "patch">>(`/api/users/${id}`, { method: "PATCH", body });
+  },
+  deleteUser(id: number): Promise<void> {
+    return request<void>(`/api/users/${id}`, { method: "DELETE" });
+  },
+
+  // --- tenants (platform admins) ---
+  tenants(signal?: AbortSignal): Promise<Tenant[]> {
+    return request<Ok<"/api/tenants", "get">>("/api/tenants", { signal });
+  },
+  createTenant(body: BodyOf<"/api/tenants", "post">): Promise<Tenant> {
+    return request<Created<"/api/tenants", "post">>("/api/tenants", { method: "POST", body });
+  },
+  patchTenant(id: number, body: BodyOf<"/api/tenants/{id}", "patch">): Promise<Tenant> {
+    return request<Ok<"/api/tenants/{id}", "patch">>(`/api/tenants/${id}`, { method: "PATCH", body });
+  },
+  /** Deletes a tenant and all its data; `confirm` is its name, typed again. */
+  deleteTenant(id: number, confirm: string): Promise<void> {
+    return request<void>(`/api/tenants/${id}`, { method: "DELETE", body: { confirm } satisfies BodyOf<"/api/tenants/{id}", "delete"> });
+  },
+
+  // --- agent keys and enrollment tokens ---
+  agentKeys(signal?: AbortSignal): Promise<AgentKeyView[]> {
+    return request<Ok<"/api/agent-keys", "get">>("/api/agent-keys", { signal });
+  },
+  createKey(body: BodyOf<"/api/agent-keys", "post">): Promise<CreatedKey> {
+    return request<Created<"/api/agent-keys", "post">>("/api/agent-keys", { method: "POST", body });
+  },
+  rotateKey(keyId: string, body: BodyOf<"/api/agent-keys/{key_id}/rotate", "post">): Promise<CreatedKey> {
+    return request<Created<"/api/agent-keys/{key_id}/rotate", "post">>(`/api/agent-keys/${seg(keyId)}/rotate`, { method: "POST", body });
+  },
+  revokeKey(keyId: string): Promise<void> {
+    return request<void>(`/api/agent-keys/${seg(keyId)}`, { method: "DELETE" });
+  },
+  enrollmentTokens(signal?: AbortSignal): Promise<EnrollmentTokenView[]> {
+    return request<Ok<"/api/enrollment-tokens", "get">>("/api/enrollment-tokens", { signal });
+  },
+  createToken(body: BodyOf<"/api/enrollment-tokens", "post">): Promise<CreatedToken> {
+    return request<Created<"/api/enrollment-tokens", "post">>("/api/enrollment-tokens", { method: "POST", body });
+  },
+  revokeToken(id: number): Promise<void> {
+    return request<void>(`/api/enrollment-tokens/${id}`, { method: "DELETE" });
+  },
+
+  // --- audit ---
+  audit(query: AuditQuery, signal?: AbortSignal): Promise<AuditPage> {
+    return request<Ok<"/api/audit", "get">>("/api/audit", { query: { ...query }, signal });
+  },
+
+  // --- remote commands ---
+  runCommand(hostId: number, body: BodyOf<"/api/servers/{id}/command", "post">): Promise<Command> {
+    return request<Created<"/api/servers/{id}/command", "post">>(`/api/servers/${hostId}/command`, { method: "POST", body });
+  },
+  commandStatus(id: number, signal?: AbortSignal): Promise<Command> {
+    return request<Ok<"/api/commands/{id}/status", "get">>(`/api/commands/${id}/status`, { signal });
+  },
+  commandHistory(hostId: number, query: HistoryQuery, signal?: AbortSignal): Promise<Command[]> {
+    return request<Ok<"/api/servers/{id}/commands", "get">>(`/api/servers/${hostId}/commands`, { query: { ...query }, signal });
+  },
+  cancelCommand(id: number): Promise<Command> {
+    return request<Ok<"/api/commands/{id}/cancel", "post">>(`/api/commands/${id}/cancel`, { method: "POST" });
   },
 };

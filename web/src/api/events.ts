@@ -5,17 +5,24 @@
 // document's LiveEvent:
 //   event: report  data: {"type":"report","host_id":1,"ts":<ms>}
 //   event: host    data: {"type":"host","host_id":1,"status":"online"|"offline","last_seen":<ms>|null}
+//   event: command data: {"type":"command","command_id":7,"host_id":1,"status":"running","output":"<new chunk>"}
 //
 // One connection is shared by every subscriber. While it is down, pages poll
-// instead (see `useLiveStatus`), so a server without the stream still works.
+// instead (see `useStreamConnected`), so a server without the stream still works.
+//
+// The stream is of the user's own tenant (EventSource cannot send the
+// x-lxmon-tenant header), so while a platform admin acts in another tenant
+// it stays closed and pages poll.
 
-import { getSession } from "./session";
+import { getSession, subscribeSession } from "./session";
+import { getActingTenant, subscribeActingTenant } from "./tenant";
 import type { LiveEvent as WireEvent } from "./types";
 
 export type ReportEvent = Extract<WireEvent, { type: "report" }>;
 export type HostEvent = Extract<WireEvent, { type: "host" }>;
+export type CommandEvent = Extract<WireEvent, { type: "command" }>;
 
-export type LiveEvent = { type: "report"; data: ReportEvent } | { type: "host"; data: HostEvent };
+export type LiveEvent = { type: "report"; data: ReportEvent } | { type: "host"; data: HostEvent } | { type: "command"; data: CommandEvent };
 
 type EventListener = (event: LiveEvent) => void;
 type StateListener = (connected: boolean) => void;
@@ -59,7 +66,7 @@ function close() {
 
 function open() {
   const session = getSession();
-  if (!session || typeof EventSource === "undefined") return;
+  if (!session || typeof EventSource === "undefined" || getActingTenant() !== null) return;
   if (source && sourceToken === session.token) return;
   close();
   sourceToken = session.token;
@@ -76,6 +83,13 @@ function open() {
   es.addEventListener("host", (e) => {
     const data = parse<HostEvent>((e as MessageEvent<string>).data, (v) => typeof v.host_id === "number" && typeof v.status === "string");
     if (data) dispatch({ type: "host", data });
+  });
+  es.addEventListener("command", (e) => {
+    const data = parse<CommandEvent>(
+      (e as MessageEvent<string>).data,
+      (v) => typeof v.command_id === "number" && typeof v.host_id === "number" && typeof v.status === "string" && typeof v.output === "string",
+    );
+    if (data) dispatch({ type: "command", data });
   });
   es.onerror = () => {
     setConnected(false);
@@ -121,6 +135,17 @@ export function subscribeStreamState(listener: StateListener): () => void {
 export function isStreamConnected(): boolean {
   return connected;
 }
+
+// A new token (password change, new login) or another tenant: reconnect as
+// the new identity, or stay closed while acting in another tenant.
+function reconnect() {
+  const session = getSession();
+  if (source && session && sourceToken === session.token && getActingTenant() === null) return;
+  close();
+  if (eventListeners.size > 0 || stateListeners.size > 0) open();
+}
+subscribeSession(reconnect);
+subscribeActingTenant(reconnect);
 
 /** Drops the stream (at logout: its token is no longer valid). */
 export function closeEventStream(): void {

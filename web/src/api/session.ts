@@ -11,6 +11,8 @@ export interface Session {
   expiresAt: number;
   username: string;
   role: string;
+  /** The user's own tenant. */
+  tenantId: number;
 }
 
 type Listener = () => void;
@@ -31,6 +33,7 @@ function readStored(): Session | null {
       expiresAt: typeof parsed.expiresAt === "number" ? parsed.expiresAt : 0,
       username: typeof parsed.username === "string" ? parsed.username : "",
       role: typeof parsed.role === "string" ? parsed.role : "",
+      tenantId: typeof parsed.tenantId === "number" ? parsed.tenantId : 0,
     };
   } catch {
     // Unreadable storage (private mode, corrupt JSON): start logged out.
@@ -56,7 +59,7 @@ export function subscribeSession(listener: Listener): () => void {
 }
 
 export function startSession(login: LoginResponse): void {
-  current = { token: login.token, expiresAt: login.expires_at, username: login.username, role: String(login.role) };
+  current = { token: login.token, expiresAt: login.expires_at, username: login.username, role: String(login.role), tenantId: login.tenant_id };
   endedBecause = null;
   localStorage.setItem(STORAGE_KEY, JSON.stringify(current));
   emit();

@@ -19,10 +19,33 @@ export type WhoAmI = Schemas["WhoAmI"];
 export type Role = Schemas["Role"];
 export type ErrorBody = Schemas["ErrorBody"];
 export type LiveEvent = Schemas["LiveEvent"];
+export type UserView = Schemas["UserView"];
+export type CreatedUser = Schemas["CreatedUser"];
+export type Tenant = Schemas["Tenant"];
+export type AgentKeyView = Schemas["AgentKeyView"];
+export type KeyStatus = Schemas["KeyStatus"];
+export type CreatedKey = Schemas["CreatedKey"];
+export type EnrollmentTokenView = Schemas["EnrollmentTokenView"];
+export type CreatedToken = Schemas["CreatedToken"];
+export type AuditEntry = Schemas["AuditEntry"];
+export type AuditPage = Schemas["AuditPage"];
+export type TotpSetup = Schemas["TotpSetup"];
+export type RecoveryCodes = Schemas["RecoveryCodes"];
+export type ActionSpec = Schemas["ActionSpec"];
+export type ParamSpec = Schemas["ParamSpec"];
+export type Command = Schemas["Command"];
+export type CommandStatus = Schemas["CommandStatus"];
 
 /** The JSON body of a path's 200 answer. */
 export type Ok<P extends keyof paths, M extends keyof paths[P]> = paths[P][M] extends {
   responses: { 200: { content: { "application/json": infer Body } } };
+}
+  ? Body
+  : never;
+
+/** The JSON body of a path's 201 answer (creations). */
+export type Created<P extends keyof paths, M extends keyof paths[P]> = paths[P][M] extends {
+  responses: { 201: { content: { "application/json": infer Body } } };
 }
   ? Body
   : never;

@@ -1,15 +1,25 @@
 // The app shell: who is logged in decides between the login form and the
-// pages; the URL decides which page.
+// pages; the URL decides which page. A platform admin's tenant switch
+// remounts the pages, so nothing loaded for one tenant shows in another.
 
 import { Component, useEffect, useSyncExternalStore, type ErrorInfo, type ReactNode } from "react";
 import { api, SESSION_EXPIRED_MESSAGE } from "../api/client";
 import { closeEventStream } from "../api/events";
 import { endSession, getSession, subscribeSession } from "../api/session";
-import { Layout } from "../components/Layout";
+import { Layout, type ActivePage } from "../components/Layout";
+import { useActingTenant } from "../hooks/useActingTenant";
+import { isPlatformAdmin, isTenantAdmin } from "../lib/access";
+import { AccountPage } from "../pages/account/AccountPage";
+import { AuditPage } from "../pages/admin/AuditPage";
+import { KeysPage } from "../pages/admin/KeysPage";
+import { TenantsPage } from "../pages/admin/TenantsPage";
+import { UsersPage } from "../pages/admin/UsersPage";
+import { InvitePage } from "../pages/InvitePage";
 import { LoginPage } from "../pages/LoginPage";
 import { OverviewPage } from "../pages/overview/OverviewPage";
 import { ServerPage } from "../pages/server/ServerPage";
-import { handleLinkClick, parseRoute, useLocation } from "./router";
+import { MeProvider, useMe } from "./me";
+import { handleLinkClick, navigate, parseRoute, useLocation, type Route } from "./router";
 
 function useSession() {
   return useSyncExternalStore(subscribeSession, getSession, () => null);
@@ -17,21 +27,13 @@ function useSession() {
 
 export function App() {
   const session = useSession();
+  const acting = useActingTenant();
   const { pathname, search } = useLocation();
+  const route = parseRoute(pathname);
 
-  // A stored token may have expired or been signed by an older server
-  // secret: check it once, and end the session when its time is up.
-  const token = session?.token;
+  // End the session when its time is up (a stored token that is already
+  // invalid is found out by MeProvider's /api/auth/me).
   const expiresAt = session?.expiresAt;
-  useEffect(() => {
-    if (!token) return;
-    const controller = new AbortController();
-    api.me(controller.signal).catch(() => {
-      // A 401 already ended the session (with its message); other errors
-      // (server down) leave it be: the pages show them.
-    });
-    return () => controller.abort();
-  }, [token]);
   useEffect(() => {
     if (!expiresAt) return;
     const remainingMs = expiresAt * 1000 - Date.now();
@@ -41,25 +43,67 @@ export function App() {
     return () => clearTimeout(timer);
   }, [expiresAt]);
 
+  // The invitation page needs no login: it is how an invited user gets one.
+  if (route.page === "invite") return <InvitePage />;
   if (!session) return <LoginPage />;
 
-  const route = parseRoute(pathname);
   const logout = () => {
     closeEventStream();
     // Best effort: the token is dropped here whatever the server answers.
     api.logout().catch(() => undefined);
     endSession(null);
+    // The next person to log in starts on the overview, not on this user's page.
+    navigate("/", { replace: true });
   };
   return (
-    <Layout username={session.username} onLogout={logout} active={route.page === "overview" ? "overview" : null}>
-      <ErrorBoundary key={pathname}>
-        {route.page === "overview" && <OverviewPage />}
-        {route.page === "server" && <ServerPage key={route.id} id={route.id} search={search} />}
-        {route.page === "coming-soon" && <Placeholder title={route.name[0]!.toUpperCase() + route.name.slice(1)} text="This page is coming in a later release." />}
-        {route.page === "not-found" && <Placeholder title="Page not found" text={`Nothing lives at ${route.path}.`} />}
-      </ErrorBoundary>
-    </Layout>
+    <MeProvider session={session} actingTenant={acting}>
+      <Layout onLogout={logout} active={activePage(route)}>
+        <ErrorBoundary key={`${acting ?? "home"}:${pathname}`}>
+          <Page route={route} search={search} />
+        </ErrorBoundary>
+      </Layout>
+    </MeProvider>
   );
+}
+
+function activePage(route: Route): ActivePage {
+  switch (route.page) {
+    case "overview":
+    case "users":
+    case "tenants":
+    case "keys":
+    case "audit":
+    case "account":
+      return route.page;
+    default:
+      return null;
+  }
+}
+
+function Page({ route, search }: { route: Route; search: string }) {
+  const { role } = useMe();
+  switch (route.page) {
+    case "overview":
+      return <OverviewPage />;
+    case "server":
+      return <ServerPage key={route.id} id={route.id} search={search} />;
+    case "account":
+      return <AccountPage />;
+    case "users":
+    case "keys":
+    case "audit":
+      if (!isTenantAdmin(role)) return <Placeholder title="Not available" text="This page is for tenant admins. Ask one of them if you need something changed." />;
+      return route.page === "users" ? <UsersPage /> : route.page === "keys" ? <KeysPage /> : <AuditPage />;
+    case "tenants":
+      if (!isPlatformAdmin(role)) return <Placeholder title="Not available" text="Tenants are managed by platform admins." />;
+      return <TenantsPage />;
+    case "coming-soon":
+      return <Placeholder title={route.name[0]!.toUpperCase() + route.name.slice(1)} text="This page is coming in a later release." />;
+    case "invite":
+      return null;
+    case "not-found":
+      return <Placeholder title="Page not found" text={`Nothing lives at ${route.path}.`} />;
+  }
 }
 
 function Placeholder({ title, text }: { title: string; text: string }) {

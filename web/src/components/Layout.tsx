@@ -1,37 +1,66 @@
 // The frame around every page: navigation (a sidebar on wide screens, a
-// menu on phones), the theme toggle and the user menu.
+// menu on phones) by role, the tenant switcher of platform admins, the theme
+// toggle and the user menu.
 
-import { useState, type ReactNode } from "react";
-import { handleLinkClick } from "../app/router";
+import { useEffect, useState, type ReactNode } from "react";
+import { api } from "../api/client";
+import { setActingTenant, subscribeTenantsChanged } from "../api/tenant";
+import { useMe } from "../app/me";
+import { handleLinkClick, navigate } from "../app/router";
 import { setTheme, useTheme } from "../app/theme";
+import { useActingTenant } from "../hooks/useActingTenant";
+import { useResource } from "../hooks/useResource";
+import { isPlatformAdmin, navEntries, type NavKey } from "../lib/access";
 
-/** Pages that arrive in later issues; shown so the navigation does not move when they do. */
-export const COMING_SOON = ["Commands", "Alarms", "Rules", "Channels", "Checks", "Users", "Tenants", "Keys", "Audit"] as const;
+export type ActivePage = NavKey | "account" | null;
 
-function NavLinks({ active, onNavigate }: { active: "overview" | null; onNavigate: () => void }) {
+const LINK_CLASS =
+  "block rounded-md px-3 py-1.5 font-medium text-slate-700 hover:bg-slate-200 focus-visible:outline-2 focus-visible:outline-sky-500 aria-[current=page]:bg-sky-100 aria-[current=page]:text-sky-900 dark:text-slate-200 dark:hover:bg-slate-800 dark:aria-[current=page]:bg-sky-950 dark:aria-[current=page]:text-sky-200";
+
+function NavLinks({ active, onNavigate }: { active: ActivePage; onNavigate: () => void }) {
+  const { role } = useMe();
+  const entries = navEntries(role);
   return (
     <ul className="space-y-0.5 text-sm">
-      <li>
+      {entries.map((entry) =>
+        entry.href ? (
+          <li key={entry.label}>
+            <a
+              href={entry.href}
+              data-nav={entry.key}
+              onClick={(e) => {
+                handleLinkClick(e, entry.href!);
+                onNavigate();
+              }}
+              aria-current={active === entry.key ? "page" : undefined}
+              className={LINK_CLASS}
+            >
+              {entry.label}
+            </a>
+          </li>
+        ) : (
+          <li key={entry.label}>
+            <span aria-disabled="true" title="Coming soon" className="flex cursor-not-allowed items-center justify-between rounded-md px-3 py-1.5 text-slate-400 dark:text-slate-500">
+              {entry.label}
+              <span className="rounded bg-slate-200 px-1.5 text-[10px] font-semibold tracking-wide text-slate-500 uppercase dark:bg-slate-800 dark:text-slate-400">soon</span>
+            </span>
+          </li>
+        ),
+      )}
+      <li className="mt-2 border-t border-slate-200 pt-2 dark:border-slate-800">
         <a
-          href="/"
+          href="/account"
+          data-nav="account"
           onClick={(e) => {
-            handleLinkClick(e, "/");
+            handleLinkClick(e, "/account");
             onNavigate();
           }}
-          aria-current={active === "overview" ? "page" : undefined}
-          className="block rounded-md px-3 py-1.5 font-medium text-slate-700 hover:bg-slate-200 focus-visible:outline-2 focus-visible:outline-sky-500 aria-[current=page]:bg-sky-100 aria-[current=page]:text-sky-900 dark:text-slate-200 dark:hover:bg-slate-800 dark:aria-[current=page]:bg-sky-950 dark:aria-[current=page]:text-sky-200"
+          aria-current={active === "account" ? "page" : undefined}
+          className={LINK_CLASS}
         >
-          Fleet overview
+          My account
         </a>
       </li>
-      {COMING_SOON.map((name) => (
-        <li key={name}>
-          <span aria-disabled="true" title="Coming soon" className="flex cursor-not-allowed items-center justify-between rounded-md px-3 py-1.5 text-slate-400 dark:text-slate-500">
-            {name}
-            <span className="rounded bg-slate-200 px-1.5 text-[10px] font-semibold tracking-wide text-slate-500 uppercase dark:bg-slate-800 dark:text-slate-400">soon</span>
-          </span>
-        </li>
-      ))}
     </ul>
   );
 }
@@ -47,6 +76,47 @@ function ThemeToggle() {
   );
 }
 
+/** Platform admins act inside any tenant: the choice goes out as x-lxmon-tenant on every call. */
+function TenantSwitcher() {
+  const me = useMe();
+  const tenants = useResource("layout-tenants", (signal) => api.tenants(signal));
+  const { reload } = tenants;
+  useEffect(() => subscribeTenantsChanged(reload), [reload]);
+  const list = tenants.data;
+  const acting = useActingTenant();
+  // A tenant that was deleted (here or elsewhere) cannot be acted in.
+  useEffect(() => {
+    if (list && acting !== null && !list.some((t) => t.id === acting)) setActingTenant(null);
+  }, [list, acting]);
+  if (!list || list.length < 2) return null;
+  const current = acting ?? me.homeTenantId;
+  const away = acting !== null;
+  return (
+    <label className="flex items-center gap-1.5 text-sm">
+      <span className="hidden text-slate-500 lg:inline dark:text-slate-400">Tenant</span>
+      <select
+        data-testid="tenant-switcher"
+        aria-label="Act in tenant"
+        className={`input w-auto max-w-[9rem] py-1 sm:max-w-[14rem] ${away ? "border-amber-400 bg-amber-50 dark:border-amber-600 dark:bg-amber-950/60" : ""}`}
+        value={current}
+        onChange={(e) => {
+          // A host page belongs to one tenant: start from the overview of the next.
+          if (window.location.pathname.startsWith("/servers/")) navigate("/");
+          setActingTenant(Number(e.target.value));
+        }}
+      >
+        {list.map((t) => (
+          <option key={t.id} value={t.id}>
+            {t.name}
+            {t.id === me.homeTenantId ? " (yours)" : ""}
+            {t.suspended ? " — suspended" : ""}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
 function Brand() {
   return (
     <a href="/" onClick={(e) => handleLinkClick(e, "/")} className="flex items-center gap-2 font-semibold tracking-tight focus-visible:outline-2 focus-visible:outline-sky-500">
@@ -58,8 +128,9 @@ function Brand() {
   );
 }
 
-export function Layout({ username, onLogout, active, children }: { username: string; onLogout: () => void; active: "overview" | null; children: ReactNode }) {
+export function Layout({ onLogout, active, children }: { onLogout: () => void; active: ActivePage; children: ReactNode }) {
   const [menuOpen, setMenuOpen] = useState(false);
+  const me = useMe();
   return (
     <div className="flex min-h-dvh flex-col md:flex-row">
       <a href="#main" className="sr-only focus:not-sr-only focus:absolute focus:top-2 focus:left-2 focus:z-50 focus:rounded focus:bg-white focus:px-3 focus:py-2 dark:focus:bg-slate-900">
@@ -83,11 +154,19 @@ export function Layout({ username, onLogout, active, children }: { username: str
             <Brand />
           </div>
           <div className="hidden md:block" />
-          <div className="flex items-center gap-2">
+          <div className="flex min-w-0 items-center gap-2">
+            {isPlatformAdmin(me.role) && <TenantSwitcher />}
             <ThemeToggle />
-            <span className="hidden text-sm text-slate-500 sm:inline dark:text-slate-400" data-testid="username">
-              {username}
-            </span>
+            <a
+              href="/account"
+              onClick={(e) => handleLinkClick(e, "/account")}
+              className="link hidden text-sm sm:inline"
+              data-testid="username"
+              title="My account: password and two-factor login"
+              aria-current={active === "account" ? "page" : undefined}
+            >
+              {me.username}
+            </a>
             <button type="button" className="btn" onClick={onLogout} data-testid="logout">
               Log out
             </button>

@@ -25,8 +25,25 @@ export function LoginPage() {
   // The reason the last session ended ("expired"), shown once.
   const [notice] = useState(() => getEndReason());
   useEffect(() => clearEndReason(), []);
-  const theme = useTheme();
+  return (
+    <AuthFrame>
+      {notice && (
+        <p role="status" data-testid="login-notice" className="mb-4 rounded-md border border-amber-300 bg-amber-50 p-3 text-sm text-amber-900 dark:border-amber-800 dark:bg-amber-950/50 dark:text-amber-200">
+          {notice}
+        </p>
+      )}
+      {step.kind === "credentials" ? (
+        <CredentialsForm onSecondFactor={(username, password) => setStep({ kind: "second-factor", username, password })} />
+      ) : (
+        <SecondFactorForm username={step.username} password={step.password} onBack={() => setStep({ kind: "credentials" })} />
+      )}
+    </AuthFrame>
+  );
+}
 
+/** The centred column of the pages before login: brand, theme toggle, one form. */
+export function AuthFrame({ children }: { children: React.ReactNode }) {
+  const theme = useTheme();
   return (
     <div className="flex min-h-dvh flex-col items-center justify-center p-4">
       <div className="w-full max-w-sm">
@@ -41,24 +58,15 @@ export function LoginPage() {
             <span aria-hidden="true">{theme === "dark" ? "☀" : "☾"}</span>
           </button>
         </div>
-        {notice && (
-          <p role="status" data-testid="login-notice" className="mb-4 rounded-md border border-amber-300 bg-amber-50 p-3 text-sm text-amber-900 dark:border-amber-800 dark:bg-amber-950/50 dark:text-amber-200">
-            {notice}
-          </p>
-        )}
-        {step.kind === "credentials" ? (
-          <CredentialsForm onSecondFactor={(username, password) => setStep({ kind: "second-factor", username, password })} />
-        ) : (
-          <SecondFactorForm username={step.username} password={step.password} onBack={() => setStep({ kind: "credentials" })} />
-        )}
+        {children}
       </div>
     </div>
   );
 }
 
-const FORM_CLASS = "space-y-4 rounded-lg border border-slate-200 bg-white p-6 shadow-sm dark:border-slate-800 dark:bg-slate-900";
+export const FORM_CLASS = "space-y-4 rounded-lg border border-slate-200 bg-white p-6 shadow-sm dark:border-slate-800 dark:bg-slate-900";
 
-function FormError({ message }: { message: string | null }) {
+export function FormError({ message }: { message: string | null }) {
   if (!message) return null;
   return (
     <p role="alert" className="text-sm text-rose-700 dark:text-rose-400">

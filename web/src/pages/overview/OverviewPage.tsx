@@ -67,6 +67,7 @@ export function OverviewPage() {
   useEffect(() => () => clearTimeout(flushTimer.current), []);
   const knownIds = useMemo(() => new Set(servers.data?.map((s) => s.id)), [servers.data]);
   useLiveEvents((event) => {
+    if (event.type === "command") return;
     const id = event.data.host_id;
     const before = pending.current.get(id);
     if (event.type === "host") {

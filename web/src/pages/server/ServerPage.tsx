@@ -18,6 +18,7 @@ import { formatDateTime, formatDuration } from "../../lib/format";
 import { hostState, offlineSince } from "../../lib/status";
 import { isLive, rangeFromSearch, rangeToSearch, type TimeRange } from "../../lib/step";
 import { buildCharts, buildPerCoreChart, CHART_METRICS, PER_CORE_METRICS, type ChartSpec } from "./charts";
+import { CommandsCard } from "./Commands";
 import { HostInfo } from "./HostInfo";
 import { InterfacesTable, MountsTable, ProcessesTable } from "./Tables";
 import { latestScalar } from "./tables";
@@ -59,7 +60,7 @@ export function ServerPage({ id, search }: { id: number; search: string }) {
   const { mutate: mutateServer } = server;
   const { reload: reloadLatest } = latest;
   useLiveEvents((event) => {
-    if (event.data.host_id !== id) return;
+    if (event.data.host_id !== id || event.type === "command") return;
     if (event.type === "host") {
       mutateServer((s) => s && { ...s, status: event.data.status, last_seen: event.data.last_seen });
       return;
@@ -167,6 +168,7 @@ export function ServerPage({ id, search }: { id: number; search: string }) {
         <Card title="Host">
           <HostInfo server={host} cores={coresCount} nowMs={now} />
         </Card>
+        <CommandsCard host={host} />
       </div>
     </div>
   );
