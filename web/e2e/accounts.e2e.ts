@@ -3,9 +3,12 @@
 // the audit log, tenants and the tenant switcher, two-factor login from My
 // account, and what a reporter does not get to see.
 
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { apiCall, login, screenshot, setTheme, startStack, totpCode, uiLogin, waitFor, type Stack } from "./harness";
+import { apiCall, login, RESULTS_DIR, screenshot, setTheme, startStack, totpCode, uiLogin, waitFor, type Stack } from "./harness";
 
 const ECHO_AGENT = `
 [[actions]]
@@ -57,6 +60,8 @@ describe("administration", () => {
     await page.locator('[data-testid="user-row"][data-username="admin"]').waitFor();
     await page.getByTestId("add-user").click();
     const dialog = page.getByTestId("create-user-dialog");
+    // Keyboard users start in the first field, not on the close button.
+    await waitFor("focus in the dialog", async () => (await page.evaluate(() => (document.activeElement as HTMLInputElement | null)?.name)) === "username");
     await dialog.getByLabel("Username").fill(REPORTER.username);
     await dialog.getByLabel("Role").selectOption("tenant_reporter");
     await dialog.getByLabel("Set an initial password").check();
@@ -112,6 +117,8 @@ describe("administration", () => {
     await page.getByRole("dialog").getByRole("button", { name: "Save role" }).click();
     await expect.poll(() => row.textContent()).toMatch(/Reporter/);
     await row.getByRole("button", { name: "Disable…" }).click();
+    // A dangerous confirmation starts on Cancel: Enter alone changes nothing.
+    await waitFor("focus on Cancel", async () => (await page.evaluate(() => document.activeElement?.textContent)) === "Cancel");
     await page.getByRole("dialog").getByRole("button", { name: "Disable" }).click();
     await expect.poll(() => row.textContent()).toMatch(/disabled/);
     await row.getByRole("button", { name: "Enable" }).click();
@@ -260,7 +267,13 @@ describe("administration", () => {
     await page.getByRole("button", { name: "Set up two-factor login" }).click();
     await page.getByTestId("qr-code").waitFor();
     const secret = await page.getByTestId("totp-secret").inputValue();
-    expect(await page.getByTestId("totp-uri").inputValue()).toMatch(/^otpauth:\/\/totp\//);
+    const uri = await page.getByTestId("totp-uri").inputValue();
+    expect(uri).toMatch(/^otpauth:\/\/totp\//);
+    expect(uri).toContain(`secret=${secret}`);
+    // The QR code as drawn decodes to the URI (checked where zbar-tools is installed).
+    const qrPng = join(RESULTS_DIR, "totp-qr.png");
+    await page.getByTestId("qr-code").screenshot({ path: qrPng });
+    if (existsSync("/usr/bin/zbarimg")) expect(execFileSync("/usr/bin/zbarimg", ["-q", "--raw", qrPng], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim()).toBe(uri);
     await page.getByLabel("Code from the app").fill(totpCode(secret) === "000000" ? "111111" : "000000");
     await page.getByRole("button", { name: "Turn on two-factor login" }).click();
     await page.getByTestId("totp-setup").getByRole("alert").waitFor();

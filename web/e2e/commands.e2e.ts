@@ -106,8 +106,9 @@ describe("command runner", () => {
     const output = page.getByTestId("command-output");
     await expect.poll(() => output.textContent(), { timeout: 20_000 }).toContain("hello from the ui");
     await expect.poll(status, { timeout: 20_000 }).toBe("succeeded");
-    expect(await page.getByTestId("command-exit").textContent()).toBe("exit 0");
-    expect(await page.getByTestId("command-duration").textContent()).toMatch(/\d+ ms|\d+(\.\d)? s/);
+    // The exit code and duration come with the full record, fetched once the command is over.
+    await expect.poll(() => page.getByTestId("command-exit").textContent(), { timeout: 10_000 }).toBe("exit 0");
+    await expect.poll(() => page.getByTestId("command-duration").textContent(), { timeout: 10_000 }).toMatch(/^\d+ ms$|^\d+(\.\d)? s$/);
     expect(streamed.join("")).toContain("hello from the ui");
     await page.evaluate(() => (window as unknown as { lxmonE2eSource: EventSource }).lxmonE2eSource.close());
 
@@ -145,6 +146,20 @@ describe("command runner", () => {
     await echoRow.getByRole("button", { name: /View output/ }).click();
     await expect.poll(() => page.getByTestId("command-output").textContent()).toContain("hello from the ui");
     expect(await status()).toBe("succeeded");
+  });
+
+  it("still shows the output when the event stream is down (polling)", async () => {
+    await page.route("**/api/events**", (route) => route.abort());
+    await page.reload();
+    await page.getByTestId("command-form").waitFor();
+    await page.getByTestId("query-note").filter({ hasText: "polling" }).waitFor();
+    await chooseAction("echo");
+    await page.getByLabel("msg").fill("polled output");
+    await page.getByTestId("command-run").click();
+    await page.getByTestId("command-confirm").getByRole("button", { name: "Run echo" }).click();
+    await expect.poll(() => page.getByTestId("command-output").textContent(), { timeout: 20_000 }).toContain("polled output");
+    await expect.poll(status, { timeout: 20_000 }).toBe("succeeded");
+    await page.unroute("**/api/events**");
   });
 
   it("stays usable on a phone", async () => {

@@ -35,10 +35,11 @@ export function ConfirmDialog({
         <div className="text-sm">{children}</div>
         <FormError error={error} />
         <div className="flex flex-wrap justify-end gap-2">
-          <button type="button" className="btn" onClick={onClose}>
+          {/* Enter must not destroy anything by accident: a dangerous action starts on Cancel. */}
+          <button type="button" className="btn" onClick={onClose} data-autofocus={danger ? "" : undefined}>
             Cancel
           </button>
-          <button type="submit" autoFocus className={`btn ${danger ? "btn-danger" : "btn-primary"}`} disabled={busy}>
+          <button type="submit" className={`btn ${danger ? "btn-danger" : "btn-primary"}`} disabled={busy} data-autofocus={danger ? undefined : ""}>
             {busy ? "Working…" : confirmLabel}
           </button>
         </div>

@@ -14,6 +14,15 @@ export function Dialog({ title, onClose, children, testId, wide = false }: { tit
     if (!dialog) return;
     const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
     if (!dialog.open) dialog.showModal();
+    // showModal focuses the first focusable element, the close button; start
+    // where the work is instead: a marked element, the first field, or the
+    // last button (the dialog's main action).
+    const body = dialog.querySelector<HTMLElement>("[data-dialog-body]");
+    const target =
+      body?.querySelector<HTMLElement>("[data-autofocus]") ??
+      body?.querySelector<HTMLElement>("input:not([readonly]):not([type=hidden]):not([disabled]), select:not([disabled]), textarea:not([readonly]):not([disabled])") ??
+      [...(body?.querySelectorAll<HTMLElement>("button:not([disabled])") ?? [])].pop();
+    target?.focus();
     const onNativeClose = () => close.current();
     dialog.addEventListener("close", onNativeClose);
     return () => {
@@ -38,7 +47,9 @@ export function Dialog({ title, onClose, children, testId, wide = false }: { tit
           <span aria-hidden="true">✕</span>
         </button>
       </div>
-      <div className="space-y-3 p-4">{children}</div>
+      <div className="space-y-3 p-4" data-dialog-body>
+        {children}
+      </div>
     </dialog>
   );
 }

@@ -272,7 +272,7 @@ function NameDialog({ title, submitLabel, hint, onClose, onSubmit }: { title: st
         }}
       >
         <Field label="Name" hint={hint ? `${hint} ${NAME_HINT}.` : NAME_HINT} error={problem}>
-          <input className="input" autoFocus autoComplete="off" value={name} onChange={(e) => setName(e.target.value.trim())} />
+          <input className="input" autoComplete="off" value={name} onChange={(e) => setName(e.target.value.trim())} />
         </Field>
         <FormError error={error} />
         <div className="flex flex-wrap justify-end gap-2">
@@ -305,7 +305,7 @@ function RotateDialog({ agentKey, onClose, onRotated }: { agentKey: AgentKeyView
       >
         <p className="text-sm">A new key is made for the same host. The old one keeps working during the grace period, so you can install the new one without a gap.</p>
         <Field label="Grace period (hours)" hint="0 stops the old key at once; at most 720 (30 days)." error={"error" in grace ? grace.error : null}>
-          <input className="input max-w-[10rem]" type="number" min={0} max={720} step="any" inputMode="decimal" autoFocus value={hours} onChange={(e) => setHours(e.target.value)} />
+          <input className="input max-w-[10rem]" type="number" min={0} max={720} step="any" inputMode="decimal" value={hours} onChange={(e) => setHours(e.target.value)} />
         </Field>
         <FormError error={error} />
         <div className="flex flex-wrap justify-end gap-2">
@@ -346,7 +346,7 @@ function CreateTokenDialog({ onClose, onCreated }: { onClose: () => void; onCrea
         }}
       >
         <Field label="Name" hint={`What it is for, e.g. web-fleet. ${NAME_HINT}.`} error={nameError}>
-          <input className="input" autoFocus autoComplete="off" value={name} onChange={(e) => setName(e.target.value.trim())} />
+          <input className="input" autoComplete="off" value={name} onChange={(e) => setName(e.target.value.trim())} />
         </Field>
         <div className="grid gap-3 sm:grid-cols-2">
           <Field label="Max uses" hint="How many servers may enroll with it." error={"error" in usesResult ? usesResult.error : null}>

@@ -165,7 +165,7 @@ function TenantNameDialog({ tenant, onClose, onSaved }: { tenant: Tenant | null;
         }}
       >
         <Field label="Name" hint={NAME_HINT} error={problem}>
-          <input className="input" autoFocus autoComplete="off" value={name} onChange={(e) => setName(e.target.value.trim())} />
+          <input className="input" autoComplete="off" value={name} onChange={(e) => setName(e.target.value.trim())} />
         </Field>
         <FormError error={error} />
         <div className="flex flex-wrap justify-end gap-2">
@@ -198,7 +198,7 @@ function DeleteTenantDialog({ tenant, onClose, onDeleted }: { tenant: Tenant; on
           This deletes the tenant with <strong>all</strong> its users, hosts, metrics, agent keys and audit log. It cannot be undone.
         </p>
         <Field label={<>Type <span className="font-mono">{tenant.name}</span> to confirm</>}>
-          <input className="input" autoFocus autoComplete="off" value={typed} onChange={(e) => setTyped(e.target.value)} />
+          <input className="input" autoComplete="off" value={typed} onChange={(e) => setTyped(e.target.value)} />
         </Field>
         <FormError error={error} />
         <div className="flex flex-wrap justify-end gap-2">

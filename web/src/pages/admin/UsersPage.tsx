@@ -225,7 +225,7 @@ function CreateUserDialog({ callerRole, onClose, onCreated }: { callerRole: stri
     <Dialog title="Add a user" onClose={onClose} testId="create-user-dialog">
       <form className="space-y-3" onSubmit={submit} noValidate>
         <Field label="Username" hint={NAME_HINT} error={nameError}>
-          <input className="input" name="username" autoComplete="off" autoFocus value={username} onChange={(e) => setUsername(e.target.value.trim())} />
+          <input className="input" name="username" autoComplete="off" value={username} onChange={(e) => setUsername(e.target.value.trim())} />
         </Field>
         <Field label="Role" hint={ROLE_HINT}>
           <RoleSelect value={role} onChange={setRole} callerRole={callerRole} />
@@ -316,7 +316,7 @@ function ResetPasswordDialog({ user, onClose, onSaved }: { user: UserView; onClo
       >
         <p className="text-sm">Their sessions end at once; they log in with the new password.</p>
         <Field label="New password" hint="At least 10 characters.">
-          <input className="input" type="password" autoComplete="new-password" autoFocus value={password} onChange={(e) => setPassword(e.target.value)} />
+          <input className="input" type="password" autoComplete="new-password" value={password} onChange={(e) => setPassword(e.target.value)} />
         </Field>
         <Field label="Repeat the new password" error={problem}>
           <input className="input" type="password" autoComplete="new-password" value={repeat} onChange={(e) => setRepeat(e.target.value)} />

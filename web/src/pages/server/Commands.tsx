@@ -324,7 +324,7 @@ function CommandPanel({ live, canCancel, cancelling, onCancel, onClose }: { live
     const el = pre.current;
     if (el) el.scrollTop = el.scrollHeight;
   }, [output]);
-  const elapsed = final ? formatDurationMs(command.duration_ms) : command.started_at ? `${formatDurationMs(now - command.started_at)} so far` : null;
+  const elapsed = final ? (command.duration_ms != null ? formatDurationMs(command.duration_ms) : null) : command.started_at ? `${formatDurationMs(now - command.started_at)} so far` : null;
   return (
     <section aria-label={`Command ${command.id}: ${command.action}`} className="rounded-md border border-slate-200 dark:border-slate-700" data-testid="command-panel" data-command={command.id}>
       <header className="flex flex-wrap items-center justify-between gap-2 border-b border-slate-200 px-3 py-2 dark:border-slate-700">
@@ -336,7 +336,8 @@ function CommandPanel({ live, canCancel, cancelling, onCancel, onClose }: { live
               <span data-status={command.status}>{statusLabel(command.status)}</span>
             </Badge>
           </span>
-          {final && <span data-testid="command-exit">{describeOutcome(command)}</span>}
+          {/* Between the final event and the full record, the exit code is not known yet. */}
+          {final && (live.complete || command.exit_code != null || command.error) && <span data-testid="command-exit">{describeOutcome(command)}</span>}
           {elapsed && <span className="text-slate-500 tabular-nums dark:text-slate-400" data-testid="command-duration">{elapsed}</span>}
         </div>
         <div className="flex gap-2">
