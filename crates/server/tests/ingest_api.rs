@@ -479,6 +479,9 @@ fn live_events_announce_reports_and_end_at_shutdown() {
     }
     assert!(seen.contains("event: report"), "{seen}");
     assert!(seen.contains(&format!("\"host_id\":{}", f.host)), "{seen}");
+    // A platform admin may watch another tenant, which must exist.
+    let r = Api::new(&f.server.url()).get(&format!("/api/events?token={token}&tenant=999"));
+    assert_eq!(r.status, 404, "{}", r.body);
     // Without a valid token: refused.
     let r = Api::new(&f.server.url()).get("/api/events?token=forged");
     assert_eq!(r.status, 401);

@@ -383,12 +383,19 @@ pub struct DeleteTenant {
     security(("session" = [])))]
 pub async fn delete_tenant(
     State(state): State<AppState>,
+    caller: Caller,
     path: Result<Path<i64>, PathRejection>,
     body: Result<Json<DeleteTenant>, JsonRejection>,
 ) -> ApiResult<Response> {
     let id = id_of(path, "tenant")?;
     let Json(req) = body?;
     let tenant = tenant_or_404(&state, id).await?;
+    if id == caller.home_tenant {
+        return Err(ApiError::unprocessable(
+            "self_change",
+            "you cannot delete your own tenant",
+        ));
+    }
     if req.confirm != tenant.name {
         return Err(ApiError::unprocessable(
             "confirmation_mismatch",

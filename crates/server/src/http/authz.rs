@@ -252,14 +252,22 @@ async fn authenticate(
         ));
     }
     let mut tenant = home;
-    if let Some(value) = headers.get(TENANT_HEADER) {
-        let wanted: TenantId = value
-            .to_str()
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(|| {
-                ApiError::bad_request("bad_tenant", format!("{TENANT_HEADER} must be a tenant id"))
-            })?;
+    // The event stream cannot send headers either: `?tenant=` stands in.
+    let from_query = (uri.path() == "/api/events")
+        .then(|| {
+            uri.query()
+                .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("tenant=")))
+        })
+        .flatten()
+        .map(str::to_owned);
+    let requested = headers
+        .get(TENANT_HEADER)
+        .map(|v| v.to_str().unwrap_or("").to_owned())
+        .or(from_query);
+    if let Some(value) = requested {
+        let wanted: TenantId = value.parse().ok().ok_or_else(|| {
+            ApiError::bad_request("bad_tenant", format!("{TENANT_HEADER} must be a tenant id"))
+        })?;
         if wanted != home {
             if user.role != Role::PlatformAdmin {
                 return Err(ApiError::new(

@@ -104,6 +104,8 @@ impl EventBus {
 pub struct EventsParams {
     /// Session token, for clients that cannot send an Authorization header.
     pub token: Option<String>,
+    /// For platform admins: the tenant to watch (as the `x-lxmon-tenant` header does elsewhere).
+    pub tenant: Option<i64>,
 }
 
 /// Live stream of `report` and `host` events for the caller's tenant.
