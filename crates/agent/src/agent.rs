@@ -10,8 +10,11 @@
 //!   each report, sends it directly when nothing older is waiting, otherwise
 //!   appends it to the spool and drains the spool oldest first (one report
 //!   via `/metrics`, several via `/metrics/batch`). It also heartbeats and
-//!   refreshes the server-side configuration. After a transient failure it
-//!   backs off exponentially while reports keep accumulating in the spool.
+//!   refreshes the server-side configuration (every `config_refresh`, five
+//!   minutes by default), handing the health checks it lists to the
+//!   [`CheckRunner`], which runs them on threads of its own. After a
+//!   transient failure it backs off exponentially while reports keep
+//!   accumulating in the spool.
 //!
 //! Delivery is strictly in `seq` order: a report is sent directly only when
 //! the spool is empty, and reports that arrive while the spool drains are
@@ -28,6 +31,7 @@ use lxmon_proto::{
 };
 
 use crate::backoff::Backoff;
+use crate::checks::{CheckRunner, CheckStats};
 use crate::collectors::wall_clock_ms;
 use crate::commands::{CommandRunner, CommandStats};
 use crate::config::{Config, ConfigError};
@@ -36,8 +40,9 @@ use crate::shutdown::Shutdown;
 use crate::spool::{Spool, SpoolError, SpoolLimits, SpooledRecord};
 use crate::transport::{SendError, Transport};
 
-/// How often the server-side configuration is fetched again.
-pub const CONFIG_REFRESH: Duration = Duration::from_secs(300);
+/// How often the server-side configuration is fetched again, unless
+/// `config_refresh` says otherwise.
+pub const CONFIG_REFRESH: Duration = Duration::from_secs(crate::config::DEFAULT_CONFIG_REFRESH_S);
 
 /// Uncompressed bytes per backfill batch (about 60 reports). Far below the
 /// protocol's limit ([`lxmon_proto::MAX_BATCH_BYTES`]) on purpose: a batch is
@@ -76,6 +81,7 @@ pub struct AgentStats {
     registered: AtomicBool,
     interval_s: AtomicU32,
     commands: Arc<CommandStats>,
+    checks: Arc<CheckStats>,
 }
 
 impl AgentStats {
@@ -118,6 +124,10 @@ impl AgentStats {
     /// Counters of the remote command channel.
     pub fn commands(&self) -> &CommandStats {
         &self.commands
+    }
+    /// Counters of the health checks this agent runs.
+    pub fn checks(&self) -> &CheckStats {
+        &self.checks
     }
 }
 
@@ -204,6 +214,18 @@ impl Agent {
             ),
             _ => None,
         };
+        // Health checks run on threads of their own, started with the
+        // first configuration that assigns one.
+        let checks = match (&config.server, &config.key) {
+            (Some(server), Some(key)) => Some(CheckRunner::new(
+                server,
+                key,
+                config.request_timeout,
+                shutdown,
+                stats.checks.clone(),
+            )),
+            _ => None,
+        };
         let interval = Arc::new(AtomicU32::new(config.interval_s));
         let (tx, rx) = mpsc::channel();
         let collector = {
@@ -227,6 +249,8 @@ impl Agent {
             heartbeat_every: DEFAULT_HEARTBEAT,
             next_heartbeat: now,
             next_config: now,
+            config_refresh: config.config_refresh,
+            checks,
             local_interval: config.interval_s,
             server_interval: None,
             interval,
@@ -240,6 +264,9 @@ impl Agent {
         delivery.finish();
         if let Some(commands) = commands {
             commands.join();
+        }
+        if let Some(checks) = delivery.checks.take() {
+            checks.join();
         }
         Ok(())
     }
@@ -302,6 +329,9 @@ struct Delivery {
     heartbeat_every: Duration,
     next_heartbeat: Instant,
     next_config: Instant,
+    config_refresh: Duration,
+    /// Runs the health checks the server assigns.
+    checks: Option<CheckRunner>,
     local_interval: u32,
     /// The server's override of the interval, if any.
     server_interval: Option<u32>,
@@ -393,10 +423,10 @@ impl Delivery {
                 if let Some(last) = resp.last_seq {
                     self.spool.ensure_next_seq(last.saturating_add(1));
                 }
-                self.apply_config(&resp.config);
+                self.apply_config(resp.config);
                 let now = Instant::now();
                 self.next_heartbeat = now + self.heartbeat_every;
-                self.next_config = now + CONFIG_REFRESH;
+                self.next_config = now + self.config_refresh;
                 tracing::info!(server_id = resp.server_id, last_seq = ?resp.last_seq, "registered with the server");
             }
             Err(e) => self.failed(&e, "registering"),
@@ -599,20 +629,20 @@ impl Delivery {
     fn refresh_config(&mut self) {
         match self.transport.fetch_config() {
             Ok(config) => {
-                self.apply_config(&config);
-                self.next_config = Instant::now() + CONFIG_REFRESH;
+                self.apply_config(config);
+                self.next_config = Instant::now() + self.config_refresh;
             }
             Err(SendError::Rejected {
                 status, message, ..
             }) => {
                 tracing::warn!(status, reason = %message, "the server refused the config request");
-                self.next_config = Instant::now() + CONFIG_REFRESH;
+                self.next_config = Instant::now() + self.config_refresh;
             }
             Err(e) => self.failed(&e, "fetching the configuration"),
         }
     }
 
-    fn apply_config(&mut self, config: &AgentConfig) {
+    fn apply_config(&mut self, config: AgentConfig) {
         self.heartbeat_every =
             Duration::from_secs(config.heartbeat_interval_s.clamp(5, 3600) as u64);
         self.server_interval = match config.report_interval_s {
@@ -627,6 +657,9 @@ impl Delivery {
             None => None,
         };
         self.update_interval();
+        if let Some(checks) = &mut self.checks {
+            checks.assign(config.checks);
+        }
     }
 
     /// `next_report_in` echoes the report's own interval unless the server

@@ -25,6 +25,12 @@ pub const DEFAULT_SPOOL_MAX_BYTES: u64 = 64 * 1024 * 1024;
 pub const DEFAULT_SPOOL_MAX_AGE_S: u64 = 24 * 3600;
 /// Default time limit of one HTTP request.
 pub const DEFAULT_REQUEST_TIMEOUT_S: u64 = 10;
+/// Default seconds between fetches of the server-side configuration (the
+/// reporting interval the server sets and the health checks it assigns).
+pub const DEFAULT_CONFIG_REFRESH_S: u64 = 300;
+/// Bounds of `config_refresh`, seconds.
+pub const MIN_CONFIG_REFRESH_S: u64 = 5;
+pub const MAX_CONFIG_REFRESH_S: u64 = 86_400;
 /// Spool directory used when writable.
 pub const SYSTEM_SPOOL_DIR: &str = "/var/lib/lxmon-agent";
 /// Spool directory used otherwise (relative to the working directory).
@@ -108,6 +114,11 @@ pub struct Cli {
     /// Time limit of one HTTP request, in seconds (default 10) [env: LXMON_REQUEST_TIMEOUT]
     #[arg(long, value_name = "SECS")]
     pub request_timeout: Option<u64>,
+    /// Seconds between fetches of the server-side settings, including the
+    /// health checks this agent runs, 5-86400 (default 300). Advanced: lower
+    /// it only to pick up check changes sooner [env: LXMON_CONFIG_REFRESH]
+    #[arg(long, value_name = "SECS")]
+    pub config_refresh: Option<u64>,
     /// Report under this hostname instead of the kernel's [env: LXMON_HOSTNAME]
     #[arg(long)]
     pub hostname: Option<String>,
@@ -137,6 +148,8 @@ pub struct Layer {
     pub spool_max_bytes: Option<u64>,
     pub spool_max_age: Option<u64>,
     pub request_timeout: Option<u64>,
+    /// Seconds between fetches of the server-side configuration (advanced).
+    pub config_refresh: Option<u64>,
     pub hostname: Option<String>,
     pub proc_root: Option<PathBuf>,
     pub sys_root: Option<PathBuf>,
@@ -157,6 +170,7 @@ impl From<&Cli> for Layer {
             spool_max_bytes: cli.spool_max_bytes,
             spool_max_age: cli.spool_max_age,
             request_timeout: cli.request_timeout,
+            config_refresh: cli.config_refresh,
             hostname: cli.hostname.clone(),
             proc_root: cli.proc_root.clone(),
             sys_root: cli.sys_root.clone(),
@@ -191,6 +205,7 @@ impl Layer {
             spool_max_bytes: number(env, "LXMON_SPOOL_MAX_BYTES")?,
             spool_max_age: number(env, "LXMON_SPOOL_MAX_AGE")?,
             request_timeout: number(env, "LXMON_REQUEST_TIMEOUT")?,
+            config_refresh: number(env, "LXMON_CONFIG_REFRESH")?,
             hostname: env("LXMON_HOSTNAME"),
             proc_root: env("LXMON_PROC_ROOT").map(PathBuf::from),
             sys_root: env("LXMON_SYS_ROOT").map(PathBuf::from),
@@ -254,6 +269,10 @@ pub enum ConfigError {
     MissingKey,
     #[error("the agent key is empty or contains whitespace or control characters")]
     BadKey,
+    #[error(
+        "config_refresh {value} s (from {origin}) is out of range: it must be between {MIN_CONFIG_REFRESH_S} and {MAX_CONFIG_REFRESH_S} seconds"
+    )]
+    BadConfigRefresh { value: u64, origin: &'static str },
     #[error("{field} must be greater than zero")]
     Zero { field: &'static str },
     #[error("hostname {0:?} is empty, too long or contains whitespace")]
@@ -277,6 +296,9 @@ pub struct Config {
     pub spool_max_bytes: u64,
     pub spool_max_age: Duration,
     pub request_timeout: Duration,
+    /// How often the server-side configuration (reporting interval, health
+    /// checks to run) is fetched again.
+    pub config_refresh: Duration,
     pub hostname: Option<String>,
     pub roots: Roots,
     pub log_level: String,
@@ -374,6 +396,11 @@ impl Config {
             DEFAULT_REQUEST_TIMEOUT_S,
             "request_timeout",
         )?;
+        let config_refresh = match pick!(config_refresh) {
+            None => DEFAULT_CONFIG_REFRESH_S,
+            Some((v, _)) if (MIN_CONFIG_REFRESH_S..=MAX_CONFIG_REFRESH_S).contains(&v) => v,
+            Some((value, origin)) => return Err(ConfigError::BadConfigRefresh { value, origin }),
+        };
 
         let hostname = pick!(hostname).map(|(h, _)| h);
         if let Some(h) = &hostname
@@ -406,6 +433,7 @@ impl Config {
             spool_max_bytes,
             spool_max_age: Duration::from_secs(spool_max_age),
             request_timeout: Duration::from_secs(request_timeout),
+            config_refresh: Duration::from_secs(config_refresh),
             hostname,
             roots: Roots {
                 proc_root: pick!(proc_root).map_or(defaults.proc_root, |(p, _)| p),
@@ -631,6 +659,37 @@ env = "prod"
         for ok in ["1", "300"] {
             assert!(Config::resolve(&cli(&["--interval", ok]), &env).is_ok());
         }
+    }
+
+    #[test]
+    fn config_refresh_defaults_to_five_minutes_and_is_bounded() {
+        let env = env_of(&[("LXMON_SERVER", "http://s"), ("LXMON_KEY", "k")]);
+        let c = Config::resolve(&cli(&[]), &env).unwrap();
+        assert_eq!(c.config_refresh, Duration::from_secs(300));
+        let c = Config::resolve(&cli(&["--config-refresh", "5"]), &env).unwrap();
+        assert_eq!(c.config_refresh, Duration::from_secs(5));
+        for bad in ["4", "0", "86401"] {
+            let err = Config::resolve(&cli(&["--config-refresh", bad]), &env)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("between 5 and 86400 seconds"), "{err}");
+            assert!(err.contains("command line"), "{err}");
+        }
+        let env = env_of(&[
+            ("LXMON_SERVER", "http://s"),
+            ("LXMON_KEY", "k"),
+            ("LXMON_CONFIG_REFRESH", "30"),
+        ]);
+        let c = Config::resolve(&cli(&[]), &env).unwrap();
+        assert_eq!(c.config_refresh, Duration::from_secs(30));
+        let dir = tempfile::tempdir().unwrap();
+        let file = write_file(
+            dir.path(),
+            "agent.toml",
+            "server = \"http://s\"\nkey = \"k\"\nconfig_refresh = 60\n",
+        );
+        let c = Config::resolve(&cli(&["--config", file.to_str().unwrap()]), &env_of(&[])).unwrap();
+        assert_eq!(c.config_refresh, Duration::from_secs(60));
     }
 
     #[test]

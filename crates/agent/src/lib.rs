@@ -15,6 +15,10 @@
 //! config file's `[[actions]]`), runs it with [`exec`] (never through a
 //! shell) and streams the output back.
 //!
+//! Health checks assigned to this host by the server (targets only it can
+//! reach) arrive with the server-side configuration; [`checks`] runs them
+//! with `lxmon-checks` on their intervals and posts the results.
+//!
 //! Running an agent in-process (as the integration tests do):
 //!
 //! ```no_run
@@ -36,6 +40,7 @@
 pub mod actions;
 pub mod agent;
 pub mod backoff;
+pub mod checks;
 pub mod collectors;
 pub mod commands;
 pub mod config;

@@ -12,8 +12,9 @@ use std::time::Duration;
 
 use lxmon_proto::compress::{DICT_HEADER, DICT_V1, compress_with_dict};
 use lxmon_proto::{
-    AUTH_SCHEME, AgentConfig, BatchAck, CommandPoll, CommandUpdate, CommandUpdateAck, ErrorBody,
-    Heartbeat, HeartbeatAck, MetricsAck, RegisterRequest, RegisterResponse,
+    AUTH_SCHEME, AgentCheckResults, AgentConfig, BatchAck, CommandPoll, CommandUpdate,
+    CommandUpdateAck, ErrorBody, Heartbeat, HeartbeatAck, MetricsAck, RegisterRequest,
+    RegisterResponse,
 };
 use serde::de::DeserializeOwned;
 
@@ -56,6 +57,22 @@ pub enum UpdateError {
     /// Any other 4xx (404: not this host's command): resending cannot help;
     /// the command's updates are dropped.
     #[error("the server refused the update (HTTP {status}): {message}")]
+    Refused { status: u16, message: String },
+}
+
+/// Why check results did not land.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ResultsError {
+    /// Unreachable, timed out, 5xx, 408, 429 or the key refused (401/403):
+    /// keep the results and send them again later.
+    #[error("{0}")]
+    Retry(String),
+    /// 404: the check is not (or no longer) one this host's agent runs;
+    /// its results can never land.
+    #[error("the server does not know this check for this host (HTTP 404): {0}")]
+    UnknownCheck(String),
+    /// Any other 4xx: the payload is refused as it is; resending cannot help.
+    #[error("the server refused the results (HTTP {status}): {message}")]
     Refused { status: u16, message: String },
 }
 
@@ -210,6 +227,35 @@ impl Transport {
         }
     }
 
+    /// `POST /api/agent/check-results` (answered 204 without a body).
+    pub fn send_check_results(&self, results: &AgentCheckResults) -> Result<(), ResultsError> {
+        let body = serde_json::to_vec(results).expect("AgentCheckResults serializes");
+        let url = format!("{}/api/agent/check-results", self.base);
+        let result = self
+            .http
+            .post(&url)
+            .header("Authorization", &self.auth)
+            .header("Content-Type", "application/json")
+            .send(&body[..]);
+        let (status, body) = read_response(result, MAX_RESPONSE_BYTES)
+            .map_err(|e| ResultsError::Retry(e.to_string()))?;
+        match status {
+            200..=299 => Ok(()),
+            404 => Err(ResultsError::UnknownCheck(parse_error_body(&body).1)),
+            401 | 403 | 408 | 429 => Err(ResultsError::Retry(classify(status, &body).to_string())),
+            400..=499 => {
+                let (code, message, _) = parse_error_body(&body);
+                let message = if code.is_empty() {
+                    message
+                } else {
+                    format!("{code}: {message}")
+                };
+                Err(ResultsError::Refused { status, message })
+            }
+            _ => Err(ResultsError::Retry(classify(status, &body).to_string())),
+        }
+    }
+
     fn post_json<T: DeserializeOwned>(&self, path: &str, body: &[u8]) -> Result<T, SendError> {
         let url = format!("{}{path}", self.base);
         let result = self
@@ -350,6 +396,13 @@ mod tests {
         let err = t.send_report(b"{}").unwrap_err();
         assert!(matches!(err, SendError::Transient(_)), "{err:?}");
         assert!(matches!(t.fetch_config(), Err(SendError::Transient(_))));
+        let results = AgentCheckResults {
+            results: Vec::new(),
+        };
+        assert!(matches!(
+            t.send_check_results(&results),
+            Err(ResultsError::Retry(_))
+        ));
     }
 
     #[test]
