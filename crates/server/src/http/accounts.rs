@@ -554,13 +554,7 @@ pub async fn rotate_key(
             )
         })
         .await
-        .map_err(|e| {
-            if e.status == StatusCode::NOT_FOUND {
-                ApiError::not_found("agent key")
-            } else {
-                e
-            }
-        })?;
+        .map_err(|e| e.naming("agent key"))?;
     let mut note = AuditNote::new("agent_key.rotate", format!("key {key_id}"));
     note.detail = format!("successor {}, grace {} s", key.key_id, grace_ms / 1000);
     Ok(note.attach((
@@ -585,13 +579,7 @@ pub async fn revoke_key(
     state
         .blocking(move |s| s.revoke_agent_key(tenant, &id))
         .await
-        .map_err(|e| {
-            if e.status == StatusCode::NOT_FOUND {
-                ApiError::not_found("agent key")
-            } else {
-                e
-            }
-        })?;
+        .map_err(|e| e.naming("agent key"))?;
     Ok(AuditNote::new("agent_key.revoke", format!("key {key_id}")).attach(StatusCode::NO_CONTENT))
 }
 
@@ -723,13 +711,7 @@ pub async fn revoke_token(
     state
         .blocking(move |s| s.revoke_enrollment_token(tenant, id))
         .await
-        .map_err(|e| {
-            if e.status == StatusCode::NOT_FOUND {
-                ApiError::not_found("enrollment token")
-            } else {
-                e
-            }
-        })?;
+        .map_err(|e| e.naming("enrollment token"))?;
     Ok(
         AuditNote::new("enrollment_token.revoke", format!("token {id}"))
             .attach(StatusCode::NO_CONTENT),

@@ -196,21 +196,13 @@ pub async fn update(
     let check = state
         .blocking(move |s| s.update_check(tenant, id, &def))
         .await
-        .map_err(not_found_check)?;
+        .map_err(|e| e.naming("check"))?;
     state.checks_changed.notify_one();
     let note = AuditNote::new(
         "check.update",
         format!("check {} ({})", check.id, check.name),
     );
     Ok(note.attach(Json(view(&state, check).await?)))
-}
-
-fn not_found_check(e: ApiError) -> ApiError {
-    if e.status == StatusCode::NOT_FOUND {
-        ApiError::not_found("check")
-    } else {
-        e
-    }
 }
 
 #[utoipa::path(delete, path = "/api/checks/{id}", tag = "checks", params(("id" = i64, Path)),
@@ -225,7 +217,7 @@ pub async fn delete(
     state
         .blocking(move |s| s.delete_check(tenant, id))
         .await
-        .map_err(not_found_check)?;
+        .map_err(|e| e.naming("check"))?;
     state.checks_changed.notify_one();
     Ok(AuditNote::new("check.delete", format!("check {id}")).attach(StatusCode::NO_CONTENT))
 }
@@ -305,7 +297,7 @@ pub async fn results(
     let runs: Vec<CheckRun> = state
         .blocking(move |s| s.check_runs(tenant, id, from, to))
         .await
-        .map_err(not_found_check)?;
+        .map_err(|e| e.naming("check"))?;
     Ok(Json(CheckSeries {
         timestamps: runs.iter().map(|r| r.ts).collect(),
         up: runs.iter().map(|r| u8::from(r.up)).collect(),
@@ -341,7 +333,7 @@ pub async fn agent_results(
         let (check, change) = state
             .blocking(move |s| s.record_check_run(id, Some(host), &run))
             .await
-            .map_err(not_found_check)?;
+            .map_err(|e| e.naming("check"))?;
         crate::checks_runner::announce(&state, &check, change.as_ref());
     }
     Ok(StatusCode::NO_CONTENT)

@@ -289,13 +289,7 @@ pub async fn result(
     let (command, stored) = state
         .blocking(move |s| s.update_command(host, &update, crate::now_ms()))
         .await
-        .map_err(|e| {
-            if e.status == StatusCode::NOT_FOUND {
-                ApiError::not_found("command")
-            } else {
-                e
-            }
-        })?;
+        .map_err(|e| e.naming("command"))?;
     if stored {
         publish(&state, &command, &chunk);
     }

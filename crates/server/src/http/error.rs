@@ -77,6 +77,16 @@ impl ApiError {
         )
     }
 
+    /// Names what was missing in the store's generic 404, leaving other
+    /// errors as they are.
+    pub fn naming(self, what: &str) -> ApiError {
+        if self.status == StatusCode::NOT_FOUND {
+            ApiError::not_found(what)
+        } else {
+            self
+        }
+    }
+
     /// Names the NDJSON line (1-based) the error is about.
     pub fn at_line(mut self, line: usize) -> ApiError {
         self.line = Some(line);

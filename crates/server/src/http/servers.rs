@@ -182,13 +182,7 @@ pub async fn metrics(
     let result = state
         .blocking(move |s| s.query(tenant, id, &query))
         .await
-        .map_err(|e| {
-            if e.status == axum::http::StatusCode::NOT_FOUND {
-                ApiError::not_found("server")
-            } else {
-                e
-            }
-        })?;
+        .map_err(|e| e.naming("server"))?;
     Ok(Json(result))
 }
 
@@ -238,13 +232,7 @@ pub async fn latest(
     let latest = state
         .blocking(move |s| s.latest(tenant, id))
         .await
-        .map_err(|e| {
-            if e.status == axum::http::StatusCode::NOT_FOUND {
-                ApiError::not_found("server")
-            } else {
-                e
-            }
-        })?;
+        .map_err(|e| e.naming("server"))?;
     let processes = state
         .processes
         .read()
