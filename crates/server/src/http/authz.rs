@@ -5,9 +5,7 @@
 //! and a test checks the table against the OpenAPI document. Handlers receive
 //! the authenticated [`Caller`] and never check roles themselves.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Request, State};
+use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::middleware::Next;
@@ -15,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use lxmon_store::{AuditEntry, Role, TenantId, UserId};
 
 use super::error::ApiError;
+use super::extract::{bearer, client_ip};
 use crate::auth::TokenError;
 use crate::state::AppState;
 
@@ -177,30 +176,21 @@ impl AuditNote {
     }
 }
 
-pub fn client_ip(parts_ext: &axum::http::Extensions) -> String {
-    parts_ext
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
+/// A query parameter of the event stream, which (as an EventSource) cannot
+/// send headers and so passes its token and tenant in the URL.
+fn event_stream_param<'a>(uri: &'a Uri, name: &str) -> Option<&'a str> {
+    if uri.path() != "/api/events" {
+        return None;
+    }
+    uri.query()?
+        .split('&')
+        .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
 }
 
 fn session_token(headers: &HeaderMap, uri: &Uri) -> Option<String> {
-    if let Some(token) = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-    {
-        return Some(token.trim().to_owned());
-    }
-    // EventSource cannot send headers; the event stream takes `?token=`.
-    if uri.path() == "/api/events" {
-        return uri
-            .query()?
-            .split('&')
-            .find_map(|kv| kv.strip_prefix("token="))
-            .map(str::to_owned);
-    }
-    None
+    bearer(headers)
+        .or_else(|| event_stream_param(uri, "token"))
+        .map(str::to_owned)
 }
 
 async fn authenticate(
@@ -252,14 +242,7 @@ async fn authenticate(
         ));
     }
     let mut tenant = home;
-    // The event stream cannot send headers either: `?tenant=` stands in.
-    let from_query = (uri.path() == "/api/events")
-        .then(|| {
-            uri.query()
-                .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("tenant=")))
-        })
-        .flatten()
-        .map(str::to_owned);
+    let from_query = event_stream_param(uri, "tenant").map(str::to_owned);
     let requested = headers
         .get(TENANT_HEADER)
         .map(|v| v.to_str().unwrap_or("").to_owned())

@@ -16,9 +16,10 @@ use super::error::ApiError;
 use crate::auth::{agent_secret_matches, parse_agent_key};
 use crate::state::AppState;
 
-fn bearer(parts: &Parts) -> Option<&str> {
-    parts
-        .headers
+/// The credential of an `Authorization: Bearer …` header (agent key or
+/// session token).
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
         .get(axum::http::header::AUTHORIZATION)?
         .to_str()
         .ok()?
@@ -26,9 +27,9 @@ fn bearer(parts: &Parts) -> Option<&str> {
         .map(str::trim)
 }
 
-fn client_ip(parts: &Parts) -> String {
-    parts
-        .extensions
+/// The client's address as the listener saw it ("unknown" without one).
+pub fn client_ip(extensions: &axum::http::Extensions) -> String {
+    extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip().to_string())
         .unwrap_or_else(|| "unknown".into())
@@ -44,7 +45,7 @@ impl FromRequestParts<AppState> for AgentAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let ip_key = format!("ip:{}", client_ip(parts));
+        let ip_key = format!("ip:{}", client_ip(&parts.extensions));
         if let Err(wait) = state.limits.agent_auth_per_ip.check(&ip_key) {
             state.telemetry.rejected("rate_limited");
             return Err(ApiError::too_many(
@@ -52,7 +53,7 @@ impl FromRequestParts<AppState> for AgentAuth {
                 "too many failed agent authentications from this address",
             ));
         }
-        let presented = bearer(parts);
+        let presented = bearer(&parts.headers);
         let parsed = presented.and_then(parse_agent_key);
         let key = match parsed {
             Some((key_id, secret)) => match state.store.agent_key(key_id)? {
@@ -87,7 +88,7 @@ impl FromRequestParts<AppState> for AgentAuth {
                 // The key id is public; the secret is never logged.
                 tracing::warn!(
                     key_id = parsed.map(|(id, _)| id).unwrap_or("-"),
-                    client = %client_ip(parts),
+                    client = %client_ip(&parts.extensions),
                     path = %parts.uri.path(),
                     "agent authentication failed"
                 );
