@@ -3,6 +3,7 @@
 # npm packages (web/), Debian's Chromium for the browser tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/install-test-deps.sh
 
 # The dashboard is built first so the server binary embeds it, and the
 # browser tests exercise the UI exactly as it ships.

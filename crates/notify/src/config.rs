@@ -333,8 +333,9 @@ impl ChannelConfig {
     /// nothing changes). Sensitive webhook headers present here with an
     /// empty value take the previous value of the same header.
     ///
-    /// There is no way to clear an optional secret by sending it empty: the
-    /// server would replace the whole channel for that.
+    /// An email password is carried over only while a username is set
+    /// (removing the username turns AUTH off). A webhook `secret` cannot be
+    /// cleared by sending it empty: that takes replacing the channel.
     pub fn keep_secrets_from(&mut self, previous: &ChannelConfig) {
         fn keep_opt(new: &mut Option<String>, old: &Option<String>) {
             if new.as_deref().is_none_or(str::is_empty) {
@@ -347,7 +348,9 @@ impl ChannelConfig {
             }
         }
         match (self, previous) {
-            (ChannelConfig::Email(n), ChannelConfig::Email(o)) => {
+            // Without a username the password is not wanted any more
+            // (switching AUTH off), so nothing is carried over.
+            (ChannelConfig::Email(n), ChannelConfig::Email(o)) if n.username.is_some() => {
                 keep_opt(&mut n.password, &o.password)
             }
             (ChannelConfig::Slack(n), ChannelConfig::Slack(o)) => {
@@ -1115,6 +1118,15 @@ mod tests {
             })
         );
         assert!(slack.validate().is_err());
+
+        // Turning AUTH off: no username, so no password is carried over.
+        let mut no_auth = email();
+        no_auth.username = None;
+        no_auth.password = None;
+        let mut no_auth = ChannelConfig::Email(no_auth);
+        no_auth.keep_secrets_from(&old);
+        no_auth.validate().unwrap();
+        assert_eq!(no_auth.redacted()["secrets_set"], serde_json::json!([]));
 
         // Slack and Teams share a field name, not a secret.
         let teams = ChannelConfig::Teams(TeamsConfig {
