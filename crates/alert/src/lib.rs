@@ -3,7 +3,10 @@
 //! and the clock, stores what it decides and sends the notifications.
 
 pub mod anomaly;
+pub mod eval;
 pub mod incoming;
 pub mod matcher;
+pub mod noise;
+pub mod rule;
 pub mod schedule;
 pub mod template;

@@ -11,11 +11,13 @@
 //! dictionary holds the metric vocabulary, so a report's bytes on the wire are
 //! mostly its values.
 
+mod catalog;
 pub mod compress;
 mod limits;
 mod messages;
 mod validate;
 
+pub use catalog::{AGENT_METRICS, is_agent_metric};
 pub use limits::*;
 pub use messages::*;
 pub use validate::{ValidationError, valid_hostname, validate_labels, validate_report};

@@ -25,6 +25,7 @@ const RELOAD_EVERY: Duration = Duration::from_secs(30);
 pub fn announce(state: &AppState, check: &Check, change: Option<&StatusChange>) {
     if let Some(change) = change {
         tracing::info!(check_id = check.id, name = %check.name, from = %change.from, to = %change.to, "check status changed");
+        state.alerts.check_changed(check.tenant_id, check.id);
         state.events.publish(
             check.tenant_id,
             LiveEvent::Check {

@@ -53,6 +53,23 @@ pub struct FileConfig {
     pub retention: RetentionFile,
     #[serde(default)]
     pub compat: CompatFile,
+    #[serde(default)]
+    pub alerts: AlertsFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertsFile {
+    /// How often absence, anomaly and check-down rules are evaluated
+    /// (threshold and ratio rules are evaluated as samples arrive).
+    pub evaluation_interval_s: Option<u64>,
+    /// How long the first notification of a group waits for alerts of the
+    /// same rule on other hosts.
+    pub group_wait_ms: Option<u64>,
+    /// How long later alerts of a group wait to be sent together.
+    pub group_interval_s: Option<u64>,
+    /// The dashboard's address as users reach it, for links in notifications.
+    pub dashboard_url: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -82,6 +99,8 @@ pub struct Overrides {
     pub durability: Option<String>,
     pub admin_password: Option<String>,
     pub allow_unauthenticated_from: Option<String>,
+    pub alert_evaluation_interval_s: Option<u64>,
+    pub alert_group_interval_s: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -96,6 +115,27 @@ pub struct ServerConfig {
     pub compat_allow: Vec<Cidr>,
     /// Initial `admin` password (first start only); generated when absent.
     pub admin_password: Option<String>,
+    pub alerts: AlertSettings,
+}
+
+/// Timing of the alert engine (see [`AlertsFile`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertSettings {
+    pub evaluation_interval: Duration,
+    pub group_wait: Duration,
+    pub group_interval: Duration,
+    pub dashboard_url: Option<String>,
+}
+
+impl Default for AlertSettings {
+    fn default() -> Self {
+        AlertSettings {
+            evaluation_interval: Duration::from_secs(60),
+            group_wait: Duration::from_millis(200),
+            group_interval: Duration::from_secs(30),
+            dashboard_url: None,
+        }
+    }
 }
 
 impl ServerConfig {
@@ -111,6 +151,7 @@ impl ServerConfig {
             maintenance_interval: Duration::from_secs(60),
             compat_allow: Vec::new(),
             admin_password: None,
+            alerts: AlertSettings::default(),
         }
     }
 
@@ -194,6 +235,28 @@ impl ServerConfig {
             })
             .collect::<Result<_, _>>()?;
         config.admin_password = overrides.admin_password.clone().filter(|p| !p.is_empty());
+        let a = &file.alerts;
+        if let Some(s) = overrides
+            .alert_evaluation_interval_s
+            .or(a.evaluation_interval_s)
+        {
+            if !(1..=3600).contains(&s) {
+                return Err(invalid("alerts.evaluation_interval_s", "must be 1 to 3600"));
+            }
+            config.alerts.evaluation_interval = Duration::from_secs(s);
+        }
+        if let Some(ms) = a.group_wait_ms {
+            config.alerts.group_wait = Duration::from_millis(ms.min(60_000));
+        }
+        if let Some(s) = overrides.alert_group_interval_s.or(a.group_interval_s) {
+            config.alerts.group_interval = Duration::from_secs(s.min(3600));
+        }
+        if let Some(url) = &a.dashboard_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(invalid("alerts.dashboard_url", "must be an http(s) URL"));
+            }
+            config.alerts.dashboard_url = Some(url.trim_end_matches('/').to_string());
+        }
         Ok(config)
     }
 }

@@ -12,6 +12,7 @@
 //! - [`http`]: the router, one module per area, and the one error type.
 //! - [`telemetry`]: the server's own figures for `GET /metrics`.
 
+pub mod alert;
 pub mod auth;
 pub mod checks_runner;
 pub mod config;

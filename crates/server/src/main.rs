@@ -38,6 +38,12 @@ struct CommonArgs {
     /// "power" (fsync every commit) or "process" (survives kill -9, not power loss).
     #[arg(long, env = "LXMON_DURABILITY", global = true)]
     durability: Option<String>,
+    /// Seconds between evaluations of absence, anomaly and check-down rules.
+    #[arg(long, env = "LXMON_ALERT_EVALUATION_INTERVAL_S", global = true)]
+    alert_evaluation_interval: Option<u64>,
+    /// Seconds later alerts of one rule wait to be notified together.
+    #[arg(long, env = "LXMON_ALERT_GROUP_INTERVAL_S", global = true)]
+    alert_group_interval: Option<u64>,
     /// Log filter, e.g. "info" or "lxmon_server=debug".
     #[arg(long, env = "LXMON_LOG", default_value = "info", global = true)]
     log_level: String,
@@ -88,6 +94,8 @@ fn main() -> anyhow::Result<()> {
         // Secrets come from the environment only, never argv (visible in ps).
         admin_password: std::env::var("LXMON_ADMIN_PASSWORD").ok(),
         allow_unauthenticated_from: std::env::var("LXMON_COMPAT_ALLOW").ok(),
+        alert_evaluation_interval_s: cli.common.alert_evaluation_interval,
+        alert_group_interval_s: cli.common.alert_group_interval,
     };
     let config = ServerConfig::load(&overrides)?;
     match cli.command {

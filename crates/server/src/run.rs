@@ -78,7 +78,11 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
         stop_rx.clone(),
     ));
     let status = tokio::spawn(maintenance::watch_status(state.clone(), stop_rx.clone()));
-    let checks = tokio::spawn(lxmon_server::checks_runner::run(state.clone(), stop_rx));
+    let checks = tokio::spawn(lxmon_server::checks_runner::run(
+        state.clone(),
+        stop_rx.clone(),
+    ));
+    let alerts = tokio::spawn(lxmon_server::alert::engine::run(state.clone(), stop_rx));
     let events = state.events.clone();
     let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
@@ -91,6 +95,7 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     let _ = jobs.await;
     let _ = status.await;
     let _ = checks.await;
+    let _ = alerts.await;
     // Commit whatever the ingest writer still holds before exiting.
     sqlite.close();
     tracing::info!("stopped");

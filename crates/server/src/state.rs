@@ -7,6 +7,7 @@ use std::time::Duration;
 use lxmon_proto::TopProcesses;
 use lxmon_store::{HostId, Store};
 
+use crate::alert::AlertEngine;
 use crate::auth::SessionKeys;
 use crate::config::ServerConfig;
 use crate::http::events::EventBus;
@@ -33,6 +34,7 @@ pub struct AppState {
     pub checks_changed: Arc<tokio::sync::Notify>,
     /// Bounds concurrent probes (scheduled runs and "test now").
     pub probe_slots: Arc<tokio::sync::Semaphore>,
+    pub alerts: AlertEngine,
 }
 
 /// Brute-force limits (failures per window).
@@ -76,6 +78,7 @@ impl AppState {
             agent_wakeups: Arc::default(),
             checks_changed: Arc::default(),
             probe_slots: crate::checks_runner::probe_slots(),
+            alerts: AlertEngine::default(),
         })
     }
 

@@ -18,10 +18,12 @@ pub struct Telemetry {
     pub samples_ingested: AtomicU64,
     pub agent_auth_failures: AtomicU64,
     pub login_failures: AtomicU64,
+    pub notifications_sent: AtomicU64,
+    pub notifications_failed: AtomicU64,
+    /// Report arrival → notification sent, for alerts a report caused.
+    alert_latency: Histogram,
     rejected: Mutex<BTreeMap<&'static str, u64>>,
-    latency_buckets: [AtomicU64; LATENCY_BUCKETS_S.len()],
-    latency_count: AtomicU64,
-    latency_sum_us: AtomicU64,
+    ingest_latency: Histogram,
 }
 
 impl Telemetry {
@@ -37,15 +39,11 @@ impl Telemetry {
 
     /// Records the time from request arrival to durable store.
     pub fn observe_ingest(&self, elapsed: Duration) {
-        let s = elapsed.as_secs_f64();
-        for (bucket, bound) in self.latency_buckets.iter().zip(LATENCY_BUCKETS_S) {
-            if s <= bound {
-                bucket.fetch_add(1, Relaxed);
-            }
-        }
-        self.latency_count.fetch_add(1, Relaxed);
-        self.latency_sum_us
-            .fetch_add(elapsed.as_micros() as u64, Relaxed);
+        self.ingest_latency.observe(elapsed);
+    }
+
+    pub fn observe_alert_latency(&self, elapsed: Duration) {
+        self.alert_latency.observe(elapsed);
     }
 
     /// Renders every figure; `gauges` adds point-in-time values computed by
@@ -78,6 +76,16 @@ impl Telemetry {
                 "Failed dashboard logins.",
                 &self.login_failures,
             ),
+            (
+                "lxmon_notifications_sent_total",
+                "Alert notifications delivered to a channel.",
+                &self.notifications_sent,
+            ),
+            (
+                "lxmon_notifications_failed_total",
+                "Alert notifications that failed after their retries.",
+                &self.notifications_failed,
+            ),
         ];
         for (name, help, value) in counters {
             let _ = writeln!(
@@ -98,26 +106,16 @@ impl Telemetry {
         {
             let _ = writeln!(out, "lxmon_reports_rejected_total{{code=\"{code}\"}} {n}");
         }
-        let name = "lxmon_ingest_duration_seconds";
-        let _ = writeln!(
-            out,
-            "# HELP {name} Time from request to durable storage.\n# TYPE {name} histogram"
+        self.ingest_latency.render(
+            &mut out,
+            "lxmon_ingest_duration_seconds",
+            "Time from request to durable storage.",
         );
-        for (bucket, bound) in self.latency_buckets.iter().zip(LATENCY_BUCKETS_S) {
-            let _ = writeln!(
-                out,
-                "{name}_bucket{{le=\"{bound}\"}} {}",
-                bucket.load(Relaxed)
-            );
-        }
-        let count = self.latency_count.load(Relaxed);
-        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
-        let _ = writeln!(
-            out,
-            "{name}_sum {}",
-            self.latency_sum_us.load(Relaxed) as f64 / 1e6
+        self.alert_latency.render(
+            &mut out,
+            "lxmon_alert_notification_latency_seconds",
+            "From the report that breached a rule to its notification sent.",
         );
-        let _ = writeln!(out, "{name}_count {count}");
         for (name, help, value) in gauges {
             let _ = writeln!(
                 out,
@@ -125,5 +123,41 @@ impl Telemetry {
             );
         }
         out
+    }
+}
+
+/// A Prometheus histogram over [`LATENCY_BUCKETS_S`], lock-free.
+#[derive(Default)]
+struct Histogram {
+    buckets: [AtomicU64; LATENCY_BUCKETS_S.len()],
+    count: AtomicU64,
+    sum_us: AtomicU64,
+}
+
+impl Histogram {
+    fn observe(&self, elapsed: Duration) {
+        let s = elapsed.as_secs_f64();
+        for (bucket, bound) in self.buckets.iter().zip(LATENCY_BUCKETS_S) {
+            if s <= bound {
+                bucket.fetch_add(1, Relaxed);
+            }
+        }
+        self.count.fetch_add(1, Relaxed);
+        self.sum_us.fetch_add(elapsed.as_micros() as u64, Relaxed);
+    }
+
+    fn render(&self, out: &mut String, name: &str, help: &str) {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+        for (bucket, bound) in self.buckets.iter().zip(LATENCY_BUCKETS_S) {
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{le=\"{bound}\"}} {}",
+                bucket.load(Relaxed)
+            );
+        }
+        let count = self.count.load(Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
+        let _ = writeln!(out, "{name}_sum {}", self.sum_us.load(Relaxed) as f64 / 1e6);
+        let _ = writeln!(out, "{name}_count {count}");
     }
 }

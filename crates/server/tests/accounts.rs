@@ -35,6 +35,12 @@ struct TenantData {
     command_id: i64,
     check_id: i64,
     page_id: i64,
+    rule_id: i64,
+    channel_id: i64,
+    silence_id: i64,
+    window_id: i64,
+    webhook_id: i64,
+    alert_id: i64,
     /// Strings that belong to this tenant alone.
     markers: Vec<String>,
 }
@@ -107,6 +113,59 @@ fn populate(server: &Server, admin: &Api, name: &str) -> TenantData {
     );
     assert_eq!(r.status, 201, "{}", r.body);
     let page_id = r.body["id"].as_i64().unwrap();
+    let created = |path: &str, body: serde_json::Value| {
+        let r = tenant_admin.post_json(path, &body);
+        assert_eq!(r.status, 201, "{path}: {}", r.body);
+        r.body
+    };
+    let rule_id = created(
+        "/api/alert-rules",
+        json!({"name": format!("{name}-rule"), "severity": "warning",
+               "condition": {"type": "threshold", "metric": "cpu.usage_percent", "op": ">", "value": 99}}),
+    )["id"]
+        .as_i64()
+        .unwrap();
+    let channel_id = created(
+        "/api/channels",
+        json!({"name": format!("{name}-channel"),
+               "config": {"kind": "webhook", "url": format!("http://{name}.internal/hook"), "secret": format!("{name}-hmac")}}),
+    )["id"]
+        .as_i64()
+        .unwrap();
+    let silence_id = created(
+        "/api/silences",
+        json!({"matchers": [{"name": "host", "op": "=", "value": format!("{name}-silenced")}],
+               "ends_at": common::now_ms() + 3_600_000, "comment": "fixture"}),
+    )["id"]
+        .as_i64()
+        .unwrap();
+    let window_id = created(
+        "/api/maintenance-windows",
+        json!({"name": format!("{name}-window"), "cron": "0 2 * * sun", "duration_minutes": 60, "utc_offset_minutes": 0}),
+    )["id"]
+        .as_i64()
+        .unwrap();
+    let webhook = created(
+        "/api/incoming-webhooks",
+        json!({"name": format!("{name}-webhook")}),
+    );
+    let webhook_id = webhook["id"].as_i64().unwrap();
+    let body = serde_json::to_vec(&json!({"name": format!("{name}-external"), "severity": "info"}))
+        .unwrap();
+    let signature = lxmon_notify::sign(webhook["secret"].as_str().unwrap().as_bytes(), &body);
+    let r = Api::new(&server.url()).post(
+        &format!("/api/webhooks/{webhook_id}"),
+        &[
+            ("content-type", "application/json"),
+            ("x-lxmon-signature", &signature),
+        ],
+        body,
+    );
+    assert_eq!(r.status, 202, "{}", r.body);
+    let r = tenant_admin.get("/api/alerts?source=webhook");
+    let alert_id = r.body[0]["id"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("{}", r.body));
     TenantData {
         id,
         reporter: Api::login_as(&server.url(), &reporter_name, PASSWORD),
@@ -126,12 +185,24 @@ fn populate(server: &Server, admin: &Api, name: &str) -> TenantData {
             format!("{name}-check"),
             format!("{name}.internal"),
             format!("{name}-page"),
+            format!("{name}-rule"),
+            format!("{name}-channel"),
+            format!("{name}-silenced"),
+            format!("{name}-window"),
+            format!("{name}-webhook"),
+            format!("{name}-external"),
         ],
         key_id,
         token_id,
         command_id,
         check_id,
         page_id,
+        rule_id,
+        channel_id,
+        silence_id,
+        window_id,
+        webhook_id,
+        alert_id,
     }
 }
 
@@ -180,6 +251,18 @@ fn fill(path: &str, t: &TenantData) -> String {
         t.page_id.to_string()
     } else if path.starts_with("/api/commands/") {
         t.command_id.to_string()
+    } else if path.starts_with("/api/alerts/") {
+        t.alert_id.to_string()
+    } else if path.starts_with("/api/alert-rules/") {
+        t.rule_id.to_string()
+    } else if path.starts_with("/api/channels/") {
+        t.channel_id.to_string()
+    } else if path.starts_with("/api/silences/") {
+        t.silence_id.to_string()
+    } else if path.starts_with("/api/maintenance-windows/") {
+        t.window_id.to_string()
+    } else if path.starts_with("/api/incoming-webhooks/") || path.starts_with("/api/webhooks/") {
+        t.webhook_id.to_string()
     } else if path.starts_with("/api/tenants/") {
         t.id.to_string()
     } else {

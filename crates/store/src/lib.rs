@@ -225,6 +225,60 @@ pub trait Store: Send + Sync + 'static {
     fn status_page_by_slug(&self, slug: &str) -> Result<Option<StatusPage>>;
     fn delete_status_page(&self, tenant: TenantId, id: i64) -> Result<()>;
 
+    // --- alerting ----------------------------------------------------------
+    fn create_alert_object(
+        &self,
+        tenant: TenantId,
+        kind: AlertObjectKind,
+        name: &str,
+        body: &serde_json::Value,
+        created_by: Option<&str>,
+        now_ms: i64,
+    ) -> Result<AlertObject>;
+    fn alert_objects(&self, tenant: TenantId, kind: AlertObjectKind) -> Result<Vec<AlertObject>>;
+    /// Of every tenant: the alert engine's view.
+    fn alert_objects_all_tenants(&self, kind: AlertObjectKind) -> Result<Vec<AlertObject>>;
+    fn alert_object(
+        &self,
+        tenant: TenantId,
+        kind: AlertObjectKind,
+        id: i64,
+    ) -> Result<Option<AlertObject>>;
+    /// An incoming webhook by its id alone: the caller proves ownership with
+    /// the webhook's signature, not a session.
+    fn incoming_webhook(&self, id: i64) -> Result<Option<AlertObject>>;
+    fn update_alert_object(
+        &self,
+        tenant: TenantId,
+        kind: AlertObjectKind,
+        id: i64,
+        name: &str,
+        body: &serde_json::Value,
+        now_ms: i64,
+    ) -> Result<AlertObject>;
+    fn delete_alert_object(&self, tenant: TenantId, kind: AlertObjectKind, id: i64) -> Result<()>;
+    /// In one transaction: stores `save` (inserting those with id 0 and
+    /// setting their ids) and deletes the pending alerts `discard`.
+    fn save_alerts(&self, save: &mut [Alert], discard: &[i64]) -> Result<()>;
+    /// Pending and firing alerts of every tenant (the engine's start).
+    fn open_alerts(&self) -> Result<Vec<Alert>>;
+    fn alerts(&self, filter: &AlertFilter) -> Result<Vec<Alert>>;
+    fn alert(&self, tenant: TenantId, id: i64) -> Result<Option<Alert>>;
+    /// Sets or (with `None`) clears the acknowledgement.
+    fn ack_alert(&self, tenant: TenantId, id: i64, ack: Option<&AlertAck>) -> Result<Alert>;
+    fn assign_alert(&self, tenant: TenantId, id: i64, assignee: Option<&str>) -> Result<Alert>;
+    fn record_notification(&self, record: &NotificationRecord) -> Result<i64>;
+    fn notifications(
+        &self,
+        tenant: TenantId,
+        alert_id: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<NotificationRecord>>;
+    /// Names of every metric the tenant's hosts have reported.
+    fn metric_names(&self, tenant: TenantId) -> Result<Vec<String>>;
+    /// Deletes resolved alerts and notifications older than `before_ms`.
+    fn prune_alerts(&self, before_ms: i64) -> Result<usize>;
+
     // --- audit -------------------------------------------------------------
     fn record_audit(&self, entry: &AuditEntry) -> Result<()>;
     fn audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>>;

@@ -472,3 +472,127 @@ pub struct StatusPage {
     pub host_ids: Vec<HostId>,
     pub created_at: i64,
 }
+
+// --- alerting ----------------------------------------------------------------
+
+/// What an [`AlertObject`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum AlertObjectKind {
+    Rule,
+    Channel,
+    /// The tenant's routing tree (one per tenant).
+    Routing,
+    Silence,
+    Maintenance,
+    /// An incoming webhook other systems post alerts to.
+    Webhook,
+}
+
+impl AlertObjectKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertObjectKind::Rule => "rule",
+            AlertObjectKind::Channel => "channel",
+            AlertObjectKind::Routing => "routing",
+            AlertObjectKind::Silence => "silence",
+            AlertObjectKind::Maintenance => "maintenance",
+            AlertObjectKind::Webhook => "webhook",
+        }
+    }
+}
+
+/// One piece of a tenant's alerting configuration, kept as its JSON
+/// definition: the server parses it into lxmon-alert / lxmon-notify types, so
+/// the store does not change when a rule type gains a field.
+#[derive(Debug, Clone)]
+pub struct AlertObject {
+    pub id: i64,
+    pub tenant_id: TenantId,
+    pub kind: AlertObjectKind,
+    pub name: String,
+    /// May hold secrets (channels, webhooks): never returned as is.
+    pub body: serde_json::Value,
+    pub created_by: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// Who acknowledged an alert.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AlertAck {
+    pub by: String,
+    pub at: i64,
+    pub comment: Option<String>,
+}
+
+/// One episode of an alert condition: pending → firing → resolved.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Alert {
+    /// 0 until stored.
+    pub id: i64,
+    pub tenant_id: TenantId,
+    /// Identifies the condition across episodes: rule (or webhook) + labels.
+    pub fingerprint: String,
+    /// "rule" or "webhook".
+    pub source: String,
+    /// The rule's or the incoming webhook's id.
+    pub source_id: i64,
+    pub name: String,
+    /// "critical", "warning" or "info".
+    pub severity: String,
+    /// "pending", "firing" or "resolved".
+    pub state: String,
+    pub host_id: Option<HostId>,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub summary: String,
+    pub value: Option<f64>,
+    /// When the condition was first seen (pending since).
+    pub started_at: i64,
+    pub fired_at: Option<i64>,
+    pub resolved_at: Option<i64>,
+    pub updated_at: i64,
+    pub last_notified_at: Option<i64>,
+    pub notify_count: u32,
+    /// Why it is not being notified: "silence 12", "maintenance 3",
+    /// "inhibited by host offline"; `None` when it is.
+    pub suppressed: Option<String>,
+    pub ack: Option<AlertAck>,
+    pub assignee: Option<String>,
+}
+
+/// Which alerts to list, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct AlertFilter {
+    pub tenant: TenantId,
+    /// Only these states (all when empty).
+    pub states: Vec<String>,
+    pub severity: Option<String>,
+    pub source: Option<String>,
+    pub host_id: Option<HostId>,
+    /// Paging: alerts with a smaller id.
+    pub before_id: Option<i64>,
+    pub limit: u32,
+}
+
+/// One notification sent (or attempted) to a channel.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NotificationRecord {
+    pub id: i64,
+    pub tenant_id: TenantId,
+    pub channel_id: Option<i64>,
+    pub channel_name: String,
+    pub alert_ids: Vec<i64>,
+    /// "firing", "repeat", "resolved" or "test".
+    pub kind: String,
+    /// "sent" or "failed".
+    pub outcome: String,
+    pub error: Option<String>,
+    pub attempts: u32,
+    pub created_at: i64,
+}

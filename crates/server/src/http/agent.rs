@@ -170,6 +170,7 @@ pub async fn store_reports(
 ) -> ApiResult<IngestOutcome> {
     let samples: usize = reports.iter().map(|r| r.samples.len()).sum();
     let newest = reports.iter().map(|r| r.ts).max();
+    let for_alerts = state.alerts.pick(tenant, host, &reports, started);
     // Awaited directly: the writer replies once the reports are committed.
     let outcome = async {
         let receipt = state.store.submit_ingest(tenant, host, reports)?;
@@ -196,6 +197,9 @@ pub async fn store_reports(
         t.samples_ingested.fetch_add(samples as u64, Relaxed);
     }
     t.observe_ingest(started.elapsed());
+    if let (Some(input), true) = (for_alerts, outcome.stored > 0) {
+        state.alerts.samples_stored(input);
+    }
     if let (Some(ts), true) = (newest, outcome.stored > 0) {
         state
             .events

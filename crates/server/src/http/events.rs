@@ -42,6 +42,14 @@ pub enum LiveEvent {
         status: String,
         error: Option<String>,
     },
+    /// An alert was stored in a new state (pending, firing, resolved) or
+    /// notified.
+    Alert {
+        alert_id: i64,
+        state: String,
+        severity: String,
+        name: String,
+    },
     /// The host's status changed.
     Host {
         host_id: HostId,
@@ -57,6 +65,7 @@ impl LiveEvent {
             LiveEvent::Host { .. } => "host",
             LiveEvent::Command { .. } => "command",
             LiveEvent::Check { .. } => "check",
+            LiveEvent::Alert { .. } => "alert",
         }
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod agent;
+pub mod alerts;
 pub mod assets;
 pub mod authz;
 pub mod checks;
@@ -44,6 +45,7 @@ use crate::state::AppState;
         (name = "audit", description = "The audit log (tenant admins)"),
         (name = "commands", description = "Remote commands: allowlisted actions run by agents"),
         (name = "checks", description = "Health checks, uptime and public status pages"),
+        (name = "alerts", description = "Alarms, rules, channels, routing, silences, maintenance windows, incoming webhooks"),
         (name = "system", description = "Health and metadata"),
     )
 )]
@@ -124,6 +126,35 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(checks::list, checks::create))
         .routes(routes!(checks::get, checks::update, checks::delete))
         .routes(routes!(checks::test))
+        .routes(routes!(alerts::list_alerts))
+        .routes(routes!(alerts::get_alert))
+        .routes(routes!(alerts::ack_alert))
+        .routes(routes!(alerts::assign_alert))
+        .routes(routes!(alerts::list_notifications))
+        .routes(routes!(alerts::list_rules, alerts::create_rule))
+        .routes(routes!(
+            alerts::get_rule,
+            alerts::update_rule,
+            alerts::delete_rule
+        ))
+        .routes(routes!(alerts::preview_rule))
+        .routes(routes!(alerts::list_channels, alerts::create_channel))
+        .routes(routes!(alerts::update_channel, alerts::delete_channel))
+        .routes(routes!(alerts::test_channel))
+        .routes(routes!(alerts::get_routing, alerts::put_routing))
+        .routes(routes!(alerts::list_silences, alerts::create_silence))
+        .routes(routes!(alerts::delete_silence))
+        .routes(routes!(
+            alerts::list_maintenance,
+            alerts::create_maintenance
+        ))
+        .routes(routes!(
+            alerts::update_maintenance,
+            alerts::delete_maintenance
+        ))
+        .routes(routes!(alerts::list_webhooks, alerts::create_webhook))
+        .routes(routes!(alerts::delete_webhook))
+        .routes(routes!(alerts::incoming))
         .routes(routes!(checks::results))
         .routes(routes!(checks::agent_results))
         .routes(routes!(checks::list_pages, checks::create_page))

@@ -349,3 +349,66 @@ pub fn meminfo_bytes(field: &str) -> f64 {
     let kb: f64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
     kb * 1024.0
 }
+
+/// Sends only the request head, declaring a body of `len` bytes, and reads
+/// the answer: a server that checks the declared length answers at once.
+pub fn post_declaring_length(
+    base: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    len: usize,
+) -> (u16, String) {
+    use std::io::{Read, Write};
+    let addr = base.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let headers: String = headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
+    write!(s, "POST {path} HTTP/1.1\r\nHost: {addr}\r\n{headers}Content-Length: {len}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    let status = out
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, out)
+}
+
+/// Streams `len` bytes chunked (no declared length) and reads the answer.
+pub fn post_chunked(base: &str, path: &str, headers: &[(&str, &str)], len: usize) -> (u16, String) {
+    use std::io::{Read, Write};
+    let addr = base.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let headers: String = headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
+    write!(s, "POST {path} HTTP/1.1\r\nHost: {addr}\r\n{headers}Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n").unwrap();
+    let chunk = vec![b' '; 64 * 1024];
+    let mut sent = 0;
+    while sent < len {
+        let n = chunk.len().min(len - sent);
+        // The server may answer and close before everything is sent.
+        if write!(s, "{n:x}\r\n")
+            .and_then(|_| s.write_all(&chunk[..n]))
+            .and_then(|_| s.write_all(b"\r\n"))
+            .is_err()
+        {
+            break;
+        }
+        sent += n;
+    }
+    let _ = s.write_all(b"0\r\n\r\n");
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    let status = out
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, out)
+}

@@ -6,6 +6,7 @@
 //! Several processes may open the same file (the server and its CLI).
 
 mod accounts;
+mod alerts;
 mod checks;
 mod commands;
 mod series;
@@ -551,6 +552,105 @@ impl Store for SqliteStore {
 
     fn delete_status_page(&self, tenant: TenantId, id: i64) -> Result<()> {
         checks::delete_page(&self.meta(), tenant, id)
+    }
+
+    fn create_alert_object(
+        &self,
+        tenant: TenantId,
+        kind: AlertObjectKind,
+        name: &str,
+        body: &serde_json::Value,
+        created_by: Option<&str>,
+        now_ms: i64,
+    ) -> Result<AlertObject> {
+        alerts::create_object(&self.meta(), tenant, kind, name, body, created_by, now_ms)
+    }
+
+    fn alert_objects(&self, tenant: TenantId, kind: AlertObjectKind) -> Result<Vec<AlertObject>> {
+        alerts::objects(&*self.reader()?, Some(tenant), kind)
+    }
+
+    fn alert_objects_all_tenants(&self, kind: AlertObjectKind) -> Result<Vec<AlertObject>> {
+        alerts::objects(&*self.reader()?, None, kind)
+    }
+
+    fn alert_object(
+        &self,
+        tenant: TenantId,
+        kind: AlertObjectKind,
+        id: i64,
+    ) -> Result<Option<AlertObject>> {
+        alerts::object(&*self.reader()?, Some(tenant), kind, id)
+    }
+
+    fn incoming_webhook(&self, id: i64) -> Result<Option<AlertObject>> {
+        alerts::object(&*self.reader()?, None, AlertObjectKind::Webhook, id)
+    }
+
+    fn update_alert_object(
+        &self,
+        tenant: TenantId,
+        kind: AlertObjectKind,
+        id: i64,
+        name: &str,
+        body: &serde_json::Value,
+        now_ms: i64,
+    ) -> Result<AlertObject> {
+        alerts::update_object(&self.meta(), tenant, kind, id, name, body, now_ms)
+    }
+
+    fn delete_alert_object(&self, tenant: TenantId, kind: AlertObjectKind, id: i64) -> Result<()> {
+        alerts::delete_object(&self.meta(), tenant, kind, id)
+    }
+
+    fn save_alerts(&self, save: &mut [Alert], discard: &[i64]) -> Result<()> {
+        let mut conn = self.meta();
+        let tx = conn.transaction()?;
+        alerts::save_alerts(&tx, save)?;
+        alerts::delete_alerts(&tx, discard)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn open_alerts(&self) -> Result<Vec<Alert>> {
+        alerts::open_alerts(&*self.reader()?)
+    }
+
+    fn alerts(&self, filter: &AlertFilter) -> Result<Vec<Alert>> {
+        alerts::alerts(&*self.reader()?, filter)
+    }
+
+    fn alert(&self, tenant: TenantId, id: i64) -> Result<Option<Alert>> {
+        alerts::alert(&*self.reader()?, tenant, id)
+    }
+
+    fn ack_alert(&self, tenant: TenantId, id: i64, ack: Option<&AlertAck>) -> Result<Alert> {
+        alerts::ack(&self.meta(), tenant, id, ack)
+    }
+
+    fn assign_alert(&self, tenant: TenantId, id: i64, assignee: Option<&str>) -> Result<Alert> {
+        alerts::assign(&self.meta(), tenant, id, assignee)
+    }
+
+    fn record_notification(&self, record: &NotificationRecord) -> Result<i64> {
+        alerts::record_notification(&self.meta(), record)
+    }
+
+    fn notifications(
+        &self,
+        tenant: TenantId,
+        alert_id: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<NotificationRecord>> {
+        alerts::notifications(&*self.reader()?, tenant, alert_id, limit)
+    }
+
+    fn metric_names(&self, tenant: TenantId) -> Result<Vec<String>> {
+        alerts::metric_names(&*self.reader()?, tenant)
+    }
+
+    fn prune_alerts(&self, before_ms: i64) -> Result<usize> {
+        alerts::prune(&self.meta(), before_ms)
     }
 
     fn record_audit(&self, entry: &AuditEntry) -> Result<()> {

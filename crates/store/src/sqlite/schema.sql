@@ -204,3 +204,65 @@ CREATE TABLE IF NOT EXISTS status_pages (
     host_ids   TEXT NOT NULL DEFAULT '[]',
     created_at INTEGER NOT NULL
 );
+
+-- Alerting configuration (DESIGN §7): rules, channels, the routing tree,
+-- silences, maintenance windows and incoming webhooks, each kept as its JSON
+-- definition (lxmon-alert / lxmon-notify types). Channel and webhook secrets
+-- live in `body` and are never returned by the API.
+CREATE TABLE IF NOT EXISTS alert_objects (
+    id         INTEGER PRIMARY KEY,
+    tenant_id  INTEGER NOT NULL REFERENCES tenants(id),
+    kind       TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    body       TEXT NOT NULL,
+    created_by TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS alert_objects_kind ON alert_objects(tenant_id, kind);
+
+-- Alerts: one row per episode of a condition (pending → firing → resolved),
+-- identified by its fingerprint; at most one open episode per fingerprint.
+CREATE TABLE IF NOT EXISTS alerts (
+    id            INTEGER PRIMARY KEY,
+    tenant_id     INTEGER NOT NULL REFERENCES tenants(id),
+    fingerprint   TEXT NOT NULL,
+    source        TEXT NOT NULL,
+    source_id     INTEGER NOT NULL,
+    name          TEXT NOT NULL,
+    severity      TEXT NOT NULL,
+    state         TEXT NOT NULL,
+    host_id       INTEGER,
+    labels        TEXT NOT NULL,
+    annotations   TEXT NOT NULL,
+    summary       TEXT NOT NULL,
+    value         REAL,
+    started_at    INTEGER NOT NULL,
+    fired_at      INTEGER,
+    resolved_at   INTEGER,
+    updated_at    INTEGER NOT NULL,
+    last_notified_at INTEGER,
+    notify_count  INTEGER NOT NULL DEFAULT 0,
+    suppressed    TEXT,
+    ack_by        TEXT,
+    ack_at        INTEGER,
+    ack_comment   TEXT,
+    assignee      TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS alerts_open ON alerts(tenant_id, fingerprint) WHERE state != 'resolved';
+CREATE INDEX IF NOT EXISTS alerts_recent ON alerts(tenant_id, id);
+
+-- Every notification attempt (sent or failed), for the alarm detail and audits.
+CREATE TABLE IF NOT EXISTS notifications (
+    id           INTEGER PRIMARY KEY,
+    tenant_id    INTEGER NOT NULL REFERENCES tenants(id),
+    channel_id   INTEGER,
+    channel_name TEXT NOT NULL,
+    alert_ids    TEXT NOT NULL,
+    kind         TEXT NOT NULL,
+    outcome      TEXT NOT NULL,
+    error        TEXT,
+    attempts     INTEGER NOT NULL,
+    created_at   INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS notifications_recent ON notifications(tenant_id, id);
