@@ -57,6 +57,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/agent/check-results": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** An agent's check results (checks it runs for the server). */
+        post: operations["agent_results"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/agent/command-result": {
         parameters: {
             query?: never;
@@ -193,6 +210,141 @@ export interface paths {
         put?: never;
         /** Register the agent's host (created on first call, updated after). */
         post: operations["register"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alert-routing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["get_routing"];
+        /** Replaces the routing tree (routes in order, then the default channels). */
+        put: operations["put_routing"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alert-rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["list_rules"];
+        put?: never;
+        post: operations["create_rule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alert-rules/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * What a threshold or ratio rule would see now, per host and series (the
+         *     rule editor's live preview).
+         */
+        post: operations["preview_rule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alert-rules/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["get_rule"];
+        put: operations["update_rule"];
+        post?: never;
+        delete: operations["delete_rule"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alerts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Internal and external alerts, newest first. */
+        get: operations["list_alerts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alerts/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["get_alert"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alerts/{id}/ack": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Acknowledges an alert: it stays in the list but is not repeated. */
+        post: operations["ack_alert"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alerts/{id}/assign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["assign_alert"];
         delete?: never;
         options?: never;
         head?: never;
@@ -364,6 +516,124 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/channels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["list_channels"];
+        put?: never;
+        post: operations["create_channel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/channels/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put: operations["update_channel"];
+        post?: never;
+        delete: operations["delete_channel"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/channels/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Sends a test message through the channel now. */
+        post: operations["test_channel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/checks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's checks with status, latest latency and uptime. */
+        get: operations["get_api_checks"];
+        put?: never;
+        post: operations["create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/checks/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Runs a check definition once from the server, without saving anything
+         *     ("test now" in the check editor).
+         */
+        post: operations["test"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/checks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["get_api_checks_id"];
+        put: operations["update"];
+        post?: never;
+        delete: operations["delete_api_checks_id"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/checks/{id}/results": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["results"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/commands/{id}/cancel": {
         parameters: {
             query?: never;
@@ -464,6 +734,38 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/incoming-webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["list_webhooks"];
+        put?: never;
+        post: operations["create_webhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/incoming-webhooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete: operations["delete_webhook"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/invites/accept": {
         parameters: {
             query?: never;
@@ -476,6 +778,38 @@ export interface paths {
         /** Set the password of an invited user; returns a session. */
         post: operations["accept_invite"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/maintenance-windows": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["list_maintenance"];
+        put?: never;
+        post: operations["create_maintenance"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/maintenance-windows/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put: operations["update_maintenance"];
+        post?: never;
+        delete: operations["delete_maintenance"];
         options?: never;
         head?: never;
         patch?: never;
@@ -498,6 +832,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Notifications sent or attempted, newest first. */
+        get: operations["list_notifications"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/public/status/{slug}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A published status page as JSON (no login). */
+        get: operations["public_json"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/servers": {
         parameters: {
             query?: never;
@@ -506,7 +874,7 @@ export interface paths {
             cookie?: never;
         };
         /** Every host of the caller's tenant. */
-        get: operations["list"];
+        get: operations["get_api_servers"];
         put?: never;
         post?: never;
         delete?: never;
@@ -523,11 +891,11 @@ export interface paths {
             cookie?: never;
         };
         /** One host. */
-        get: operations["get"];
+        get: operations["get_api_servers_id"];
         put?: never;
         post?: never;
         /** Delete a host with all its data; its agent keys are revoked. */
-        delete: operations["delete"];
+        delete: operations["delete_api_servers_id"];
         options?: never;
         head?: never;
         patch?: never;
@@ -603,6 +971,72 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/silences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["list_silences"];
+        put?: never;
+        post: operations["create_silence"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/silences/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Ends a silence now (it is deleted). */
+        delete: operations["delete_silence"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/status-pages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["list_pages"];
+        put?: never;
+        /** Publish a read-only status page of chosen checks and hosts. */
+        post: operations["create_page"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/status-pages/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete: operations["delete_page"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/tenants": {
         parameters: {
             query?: never;
@@ -673,6 +1107,28 @@ export interface paths {
         patch: operations["patch_user"];
         trace?: never;
     };
+    "/api/webhooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Alerts from another system: the generic JSON shape (one object or
+         *     `{"alerts":[…]}`) or Alertmanager's webhook format, signed with the
+         *     webhook's secret (`X-Lxmon-Signature` or `X-Hub-Signature-256`:
+         *     `sha256=<hex HMAC-SHA256 of the body>`).
+         */
+        post: operations["incoming"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/download/lxmon-agent": {
         parameters: {
             query?: never;
@@ -724,10 +1180,35 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/status/{slug}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A published status page, rendered on the server (no JavaScript needed):
+         *     current state and 90 days of uptime bars per check.
+         */
+        get: operations["public_page"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        AckInput: {
+            /** @description false removes the acknowledgement (default true). */
+            ack?: boolean;
+            comment?: string | null;
+        };
         /** @description An action an agent allows, as announced at registration. */
         ActionSpec: {
             description?: string;
@@ -738,6 +1219,37 @@ export interface components {
              * @description Seconds before the agent kills it.
              */
             timeout_s: number;
+        };
+        /** @description A health check an agent runs locally. */
+        AgentCheck: {
+            /** Format: int64 */
+            id: number;
+            /** Format: int32 */
+            interval_s: number;
+            /** @description The probe definition (lxmon-checks' `CheckSpec` as JSON). */
+            spec: Record<string, never>;
+            /** Format: int32 */
+            timeout_s: number;
+        };
+        /** @description One run of an agent-side check. */
+        AgentCheckResult: {
+            /** Format: double */
+            cert_days_left?: number | null;
+            /** Format: int64 */
+            check_id: number;
+            error?: string | null;
+            /** Format: double */
+            latency_ms?: number | null;
+            /**
+             * Format: int64
+             * @description Unix ms of the run.
+             */
+            ts: number;
+            up: boolean;
+        };
+        /** @description `POST /api/agent/check-results` body. */
+        AgentCheckResults: {
+            results: components["schemas"]["AgentCheckResult"][];
         };
         /** @description A command for an agent: run the allowlisted `action` with `args`. */
         AgentCommand: {
@@ -753,6 +1265,11 @@ export interface components {
          *     the register response).
          */
         AgentConfig: {
+            /**
+             * @description Health checks this agent runs for the server (targets only it can
+             *     reach); results go to `POST /api/agent/check-results`.
+             */
+            checks?: components["schemas"]["AgentCheck"][];
             /**
              * Format: int32
              * @description Seconds between heartbeats.
@@ -781,6 +1298,76 @@ export interface components {
             /** Format: int64 */
             revoked_at?: number | null;
             status: components["schemas"]["KeyStatus"];
+        };
+        /** @description One episode of an alert condition: pending → firing → resolved. */
+        Alert: {
+            ack?: null | components["schemas"]["AlertAck"];
+            annotations: {
+                [key: string]: string;
+            };
+            assignee?: string | null;
+            /** @description Identifies the condition across episodes: rule (or webhook) + labels. */
+            fingerprint: string;
+            /** Format: int64 */
+            fired_at?: number | null;
+            host_id?: null | components["schemas"]["i64"];
+            /**
+             * Format: int64
+             * @description 0 until stored.
+             */
+            id: number;
+            labels: {
+                [key: string]: string;
+            };
+            /** Format: int64 */
+            last_notified_at?: number | null;
+            name: string;
+            /** Format: int32 */
+            notify_count: number;
+            /** Format: int64 */
+            resolved_at?: number | null;
+            /** @description "critical", "warning" or "info". */
+            severity: string;
+            /** @description "rule" or "webhook". */
+            source: string;
+            /**
+             * Format: int64
+             * @description The rule's or the incoming webhook's id.
+             */
+            source_id: number;
+            /**
+             * Format: int64
+             * @description When the condition was first seen (pending since).
+             */
+            started_at: number;
+            /** @description "pending", "firing" or "resolved". */
+            state: string;
+            summary: string;
+            /**
+             * @description Why it is not being notified: "silence 12", "maintenance 3",
+             *     "inhibited by host offline"; `None` when it is.
+             */
+            suppressed?: string | null;
+            tenant_id: components["schemas"]["i64"];
+            /** Format: int64 */
+            updated_at: number;
+            /** Format: double */
+            value?: number | null;
+        };
+        /** @description Who acknowledged an alert. */
+        AlertAck: {
+            /** Format: int64 */
+            at: number;
+            by: string;
+            comment?: string | null;
+        };
+        AlertDetail: components["schemas"]["Alert"] & {
+            /** @description Notifications about this alert, newest first. */
+            notifications: components["schemas"]["NotificationRecord"][];
+        };
+        AssignInput: {
+            /** @description A username of the tenant; null unassigns. */
+            assignee?: string | null;
         };
         /** @description One line of the audit log. */
         AuditEntry: {
@@ -817,6 +1404,105 @@ export interface components {
             /** Format: int32 */
             next_report_in: number;
             stored: number;
+        };
+        ChannelInput: {
+            /**
+             * @description `{"kind":"email"|"slack"|"teams"|"telegram"|"whatsapp"|"webhook", …}`.
+             *     On update, secret fields left out or empty keep their stored value.
+             */
+            config: Record<string, never>;
+            name: string;
+            send_resolved?: boolean;
+        };
+        /**
+         * @description A channel without its secrets: `config.secrets_set` names the secret
+         *     fields that hold a value.
+         */
+        ChannelView: {
+            config: Record<string, never>;
+            /** Format: int64 */
+            created_at: number;
+            /** Format: int64 */
+            id: number;
+            kind: string;
+            name: string;
+            send_resolved: boolean;
+            /** Format: int64 */
+            updated_at: number;
+        };
+        /** @description A health check as defined by a user, with its latest state. */
+        Check: {
+            /** Format: double */
+            cert_days_left?: number | null;
+            /** Format: int64 */
+            created_at: number;
+            enabled: boolean;
+            /** Format: int32 */
+            failures: number;
+            /** Format: int64 */
+            id: number;
+            /** Format: int32 */
+            interval_s: number;
+            /** Format: int64 */
+            last_change?: number | null;
+            /** Format: int64 */
+            last_checked?: number | null;
+            last_error?: string | null;
+            /** Format: double */
+            last_latency_ms?: number | null;
+            name: string;
+            /**
+             * Format: int32
+             * @description Failed runs in a row before the check is `down`.
+             */
+            retries: number;
+            run_on_host?: null | components["schemas"]["i64"];
+            /** @description The probe definition (see the check types in the API). */
+            spec: Record<string, never>;
+            /** @description "unknown", "up" or "down". */
+            status: string;
+            tenant_id: components["schemas"]["i64"];
+            /** Format: int32 */
+            timeout_s: number;
+        };
+        CheckInput: {
+            enabled?: boolean | null;
+            /**
+             * Format: int32
+             * @description Seconds between runs: 10 to 86400 (default 60).
+             */
+            interval_s?: number | null;
+            name: string;
+            /**
+             * Format: int32
+             * @description Failed runs in a row tolerated before `down`: 0 to 10 (default 1).
+             */
+            retries?: number | null;
+            run_on_host?: null | components["schemas"]["i64"];
+            /**
+             * @description `{"type":"http","url":…}`, `{"type":"tcp","host","port"}`,
+             *     `{"type":"ping","host","count"}` or `{"type":"dns","name","record_type","expected","resolver"}`.
+             */
+            spec: Record<string, never>;
+            /**
+             * Format: int32
+             * @description Seconds a run may take: 1 to 60 and at most the interval (default 10).
+             */
+            timeout_s?: number | null;
+        };
+        /**
+         * @description A check's runs as series: `check.up` (1/0), `check.latency_ms`,
+         *     `check.cert_days_left`, column-oriented like host metrics.
+         */
+        CheckSeries: {
+            cert_days_left: (number | null)[];
+            errors: (string | null)[];
+            latency_ms: (number | null)[];
+            timestamps: number[];
+            up: number[];
+        };
+        CheckView: components["schemas"]["Check"] & {
+            uptime: components["schemas"]["Uptime"];
         };
         /** @description A remote command and everything known about its run. */
         Command: {
@@ -892,6 +1578,53 @@ export interface components {
             /** @description False when the chunk was a resend already stored. */
             stored: boolean;
         };
+        /** @description What makes an alert. */
+        Condition: {
+            /** Format: double */
+            clear?: number | null;
+            labels?: Record<string, never>[];
+            metric: string;
+            op: components["schemas"]["Op"];
+            /** @enum {string} */
+            type: "threshold";
+            /** Format: double */
+            value: number;
+        } | {
+            /** Format: double */
+            clear?: number | null;
+            denominator: components["schemas"]["MetricRef"];
+            numerator: components["schemas"]["MetricRef"];
+            op: components["schemas"]["Op"];
+            /** Format: double */
+            scale?: number;
+            /** @enum {string} */
+            type: "ratio";
+            /** Format: double */
+            value: number;
+        } | {
+            labels?: Record<string, never>[];
+            metric: string;
+            mode: Record<string, never>;
+            /** @enum {string} */
+            type: "anomaly";
+        } | {
+            /** Format: int32 */
+            after_s?: number | null;
+            /** @enum {string} */
+            type: "host_offline";
+        } | {
+            /** Format: int32 */
+            intervals?: number;
+            labels?: Record<string, never>[];
+            metric: string;
+            /** @enum {string} */
+            type: "metric_missing";
+        } | {
+            /** Format: int64 */
+            check_id?: number | null;
+            /** @enum {string} */
+            type: "check_down";
+        };
         CreateKey: {
             name: string;
         };
@@ -937,6 +1670,18 @@ export interface components {
             /** @description `lxi_…` token for the invitation (shown once), when no password was given. */
             invite_token?: string | null;
             user: components["schemas"]["UserView"];
+        };
+        /** @description Uptime of one check per day (status page bars). */
+        DailyUptime: {
+            /**
+             * Format: int64
+             * @description Unix day number (ms / 86400000).
+             */
+            day: number;
+            /** Format: int32 */
+            total: number;
+            /** Format: int32 */
+            up: number;
         };
         DeleteTenant: {
             /** @description The tenant's name, typed again: deleting removes all of its data. */
@@ -1119,6 +1864,21 @@ export interface components {
             /** @enum {string} */
             type: "command";
         } | {
+            /** Format: int64 */
+            check_id: number;
+            error?: string | null;
+            status: string;
+            /** @enum {string} */
+            type: "check";
+        } | {
+            /** Format: int64 */
+            alert_id: number;
+            name: string;
+            severity: string;
+            state: string;
+            /** @enum {string} */
+            type: "alert";
+        } | {
             host_id: components["schemas"]["i64"];
             /** Format: int64 */
             last_seen?: number | null;
@@ -1151,6 +1911,29 @@ export interface components {
             /** @description End every session of this user, not just this one. */
             everywhere?: boolean;
         };
+        /**
+         * @description A recurring window (e.g. Sundays 02:00–04:00) during which matching
+         *     alerts are not notified.
+         */
+        Maintenance: Record<string, never> & {
+            /** @description Empty: every alert of the tenant. */
+            matchers?: Record<string, never>[];
+            name: string;
+        };
+        MaintenanceView: components["schemas"]["Maintenance"] & {
+            active: boolean;
+            /** Format: int64 */
+            created_at: number;
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            next_start?: number | null;
+        };
+        /** @description A metric and a label selector. */
+        MetricRef: {
+            labels?: Record<string, never>[];
+            metric: string;
+        };
         /** @description `POST /api/agent/metrics` response. */
         MetricsAck: {
             /** @description True when this (agent, seq) was already stored; nothing was written. */
@@ -1163,6 +1946,30 @@ export interface components {
             next_report_in: number;
             received: boolean;
         };
+        /** @description One notification sent (or attempted) to a channel. */
+        NotificationRecord: {
+            alert_ids: number[];
+            /** Format: int32 */
+            attempts: number;
+            /** Format: int64 */
+            channel_id?: number | null;
+            channel_name: string;
+            /** Format: int64 */
+            created_at: number;
+            error?: string | null;
+            /** Format: int64 */
+            id: number;
+            /** @description "firing", "repeat", "resolved" or "test". */
+            kind: string;
+            /** @description "sent" or "failed". */
+            outcome: string;
+            tenant_id: components["schemas"]["i64"];
+        };
+        /**
+         * @description Comparison of a value with a threshold.
+         * @enum {string}
+         */
+        Op: ">" | ">=" | "<" | "<=";
         /** @description One parameter of an action: its value must fully match `pattern`. */
         ParamSpec: {
             description?: string;
@@ -1185,6 +1992,22 @@ export interface components {
             password?: string | null;
             role?: null | components["schemas"]["Role"];
         };
+        PreviewInput: {
+            condition: components["schemas"]["Condition"];
+            scope?: components["schemas"]["Scope"];
+        };
+        /** @description One series a rule would watch, with its latest value. */
+        PreviewRow: {
+            /** @description Whether the condition holds now. */
+            breaching: boolean;
+            host_id: components["schemas"]["i64"];
+            hostname: string;
+            labels: {
+                [key: string]: string;
+            };
+            /** Format: double */
+            value: number;
+        };
         /** @description One process in a top list. */
         ProcessInfo: {
             /**
@@ -1197,6 +2020,30 @@ export interface components {
             pid: number;
             /** Format: int64 */
             rss_bytes: number;
+        };
+        PublicCheck: {
+            days: components["schemas"]["DailyUptime"][];
+            name: string;
+            status: string;
+            /**
+             * Format: double
+             * @description Percent over the 90 days shown; `None` without runs.
+             */
+            uptime_90d?: number | null;
+        };
+        PublicHost: {
+            hostname: string;
+            status: components["schemas"]["HostStatus"];
+        };
+        PublicStatus: {
+            checks: components["schemas"]["PublicCheck"][];
+            /**
+             * Format: int64
+             * @description Unix ms the page was computed.
+             */
+            generated_at: number;
+            hosts: components["schemas"]["PublicHost"][];
+            title: string;
         };
         /** @description Column-oriented answer, the shape uPlot draws directly. */
         QueryResult: {
@@ -1290,6 +2137,61 @@ export interface components {
              */
             grace_s?: number | null;
         };
+        Route: {
+            channels: number[];
+            /** @description Keep looking at later routes after this one matched. */
+            continue?: boolean;
+            matchers?: Record<string, never>[];
+            /** @description Empty: any severity. */
+            severities?: components["schemas"]["Severity"][];
+        };
+        /**
+         * @description Where alerts go: the first matching route (and the ones after it while
+         *     `continue` is set); the default channels when none matches.
+         */
+        Routing: {
+            default_channels?: number[];
+            routes?: components["schemas"]["Route"][];
+        };
+        /** @description A rule (the API body and the stored definition). */
+        RuleDefinition: {
+            /**
+             * @description Templates; `summary` is the notification's line per alert, e.g.
+             *     `{{host}} CPU at {{value}}%`.
+             */
+            annotations?: {
+                [key: string]: string;
+            };
+            condition: components["schemas"]["Condition"];
+            enabled?: boolean;
+            /**
+             * Format: int32
+             * @description How long the condition must hold before the alert fires (0: at once).
+             */
+            for_s?: number;
+            /** @description Added to every alert of the rule (routing and silences match them). */
+            labels?: {
+                [key: string]: string;
+            };
+            name: string;
+            /**
+             * Format: int32
+             * @description How often a still-firing, unacknowledged alert is sent again;
+             *     [`DEFAULT_REPEAT_INTERVAL_S`] when unset.
+             */
+            repeat_interval_s?: number | null;
+            scope?: components["schemas"]["Scope"];
+            severity: components["schemas"]["Severity"];
+        };
+        RuleView: components["schemas"]["RuleDefinition"] & {
+            /** Format: int64 */
+            created_at: number;
+            created_by?: string | null;
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            updated_at: number;
+        };
         RunCommand: {
             action: string;
             args?: {
@@ -1312,6 +2214,20 @@ export interface components {
              *     refused by validation with a clear message instead of a parse error.
              */
             v: number;
+        };
+        /** @description Which hosts a rule watches. */
+        Scope: {
+            /** @enum {string} */
+            type: "all";
+        } | {
+            matchers: Record<string, never>[];
+            /** @enum {string} */
+            type: "labels";
+        } | {
+            /** Format: int64 */
+            host_id: number;
+            /** @enum {string} */
+            type: "host";
         };
         SeriesValues: {
             labels: components["schemas"]["BTreeMap"];
@@ -1345,12 +2261,73 @@ export interface components {
             os: string;
             status: components["schemas"]["HostStatus"];
         };
+        /** @enum {string} */
+        Severity: "info" | "warning" | "critical";
+        /** @description Mutes matching alerts between two instants. */
+        Silence: {
+            comment?: string;
+            /** Format: int64 */
+            ends_at: number;
+            matchers: Record<string, never>[];
+            /**
+             * Format: int64
+             * @description Unix ms; defaults to the time of creation.
+             */
+            starts_at?: number | null;
+        };
+        SilenceView: components["schemas"]["Silence"] & {
+            /** @description In effect now. */
+            active: boolean;
+            /** Format: int64 */
+            created_at: number;
+            created_by?: string | null;
+            /** Format: int64 */
+            id: number;
+        };
+        StatusPage: {
+            check_ids: number[];
+            /** Format: int64 */
+            created_at: number;
+            host_ids: components["schemas"]["i64"][];
+            /** Format: int64 */
+            id: number;
+            slug: string;
+            tenant_id: components["schemas"]["i64"];
+            title: string;
+        };
+        StatusPageInput: {
+            check_ids?: number[];
+            host_ids?: components["schemas"]["i64"][];
+            /**
+             * @description The public address: `/status/<slug>`; 3 to 64 of a-z 0-9 -.
+             *     Leave it out for an unguessable random one.
+             */
+            slug?: string | null;
+            title: string;
+        };
         Tenant: {
             /** Format: int64 */
             created_at: number;
             id: components["schemas"]["i64"];
             name: string;
             suspended: boolean;
+        };
+        /** @description What one run of a probe found. */
+        TestOutcome: {
+            /** Format: double */
+            cert_days_left?: number | null;
+            cert_warning: boolean;
+            detail?: string | null;
+            error?: string | null;
+            /** Format: double */
+            latency_ms?: number | null;
+            up: boolean;
+        };
+        TestResult: {
+            /** Format: int32 */
+            attempts: number;
+            error?: string | null;
+            sent: boolean;
         };
         /**
          * @description Storage resolution a query was answered from.
@@ -1374,6 +2351,15 @@ export interface components {
             /** @description `otpauth://` URI for a QR code. */
             uri: string;
         };
+        /** @description Uptime percentages over the usual windows (`None` with no runs). */
+        Uptime: {
+            /** Format: double */
+            d30?: number | null;
+            /** Format: double */
+            d7?: number | null;
+            /** Format: double */
+            h24?: number | null;
+        };
         /** @description A user as the API shows it: never the password hash, TOTP seed or codes. */
         UserView: {
             /** Format: int64 */
@@ -1387,6 +2373,30 @@ export interface components {
             tenant_id: number;
             totp_enabled: boolean;
             username: string;
+        };
+        WebhookAccepted: {
+            /** @description Alerts taken from the body. */
+            accepted: number;
+        };
+        WebhookInput: {
+            /** @description Only these networks may post (empty: any). */
+            allowed_cidrs?: string[];
+            name: string;
+        };
+        WebhookView: {
+            allowed_cidrs: string[];
+            /** Format: int64 */
+            created_at: number;
+            /** Format: int64 */
+            id: number;
+            name: string;
+            /** @description The signing secret: returned once, on creation. */
+            secret?: string | null;
+            /**
+             * @description Where other systems post: `POST {url_path}` with
+             *     `X-Lxmon-Signature: sha256=<hex HMAC-SHA256(secret, body)>`.
+             */
+            url_path: string;
         };
         WhoAmI: {
             role: components["schemas"]["Role"];
@@ -1499,6 +2509,35 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["CreatedKey"];
                 };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    agent_results: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AgentCheckResults"];
+            };
+        };
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             404: {
                 headers: {
@@ -1835,6 +2874,367 @@ export interface operations {
             };
         };
     };
+    get_routing: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Routing"];
+                };
+            };
+        };
+    };
+    put_routing: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Routing"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Routing"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_rules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleView"][];
+                };
+            };
+        };
+    };
+    create_rule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RuleDefinition"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleView"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    preview_rule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PreviewInput"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreviewRow"][];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_rule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleView"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_rule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RuleDefinition"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleView"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_rule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_alerts: {
+        parameters: {
+            query?: {
+                /** @description Comma-separated states: pending, firing, resolved (default: all). */
+                state?: string;
+                severity?: string;
+                /** @description "rule" or "webhook". */
+                source?: string;
+                host_id?: components["schemas"]["i64"];
+                /** @description Paging: alerts with a smaller id. */
+                before?: number;
+                /** @description At most 1000 (default 200). */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Alert"][];
+                };
+            };
+        };
+    };
+    get_alert: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertDetail"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    ack_alert: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AckInput"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Alert"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    assign_alert: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AssignInput"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Alert"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     audit: {
         parameters: {
             query?: {
@@ -2098,6 +3498,365 @@ export interface operations {
             };
         };
     };
+    list_channels: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelView"][];
+                };
+            };
+        };
+    };
+    create_channel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChannelInput"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelView"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_channel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChannelInput"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelView"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_channel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    test_channel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TestResult"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_api_checks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CheckView"][];
+                };
+            };
+        };
+    };
+    create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CheckInput"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CheckView"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    test: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CheckInput"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TestOutcome"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_api_checks_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CheckView"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CheckInput"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CheckView"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_api_checks_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    results: {
+        parameters: {
+            query?: {
+                /** @description Unix ms; default 24 h before `to`. */
+                from?: number;
+                /** @description Unix ms; default now. */
+                to?: number;
+            };
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CheckSeries"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     cancel: {
         parameters: {
             query?: never;
@@ -2246,6 +4005,8 @@ export interface operations {
             query?: {
                 /** @description Session token, for clients that cannot send an Authorization header. */
                 token?: string;
+                /** @description For platform admins: the tenant to watch (as the `x-lxmon-tenant` header does elsewhere). */
+                tenant?: number;
             };
             header?: never;
             path?: never;
@@ -2299,6 +4060,83 @@ export interface operations {
             };
         };
     };
+    list_webhooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookView"][];
+                };
+            };
+        };
+    };
+    create_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookInput"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookView"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     accept_invite: {
         parameters: {
             query?: never;
@@ -2329,6 +4167,124 @@ export interface operations {
                 };
             };
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_maintenance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MaintenanceView"][];
+                };
+            };
+        };
+    };
+    create_maintenance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Maintenance"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MaintenanceView"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_maintenance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Maintenance"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MaintenanceView"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_maintenance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2385,7 +4341,59 @@ export interface operations {
             };
         };
     };
-    list: {
+    list_notifications: {
+        parameters: {
+            query?: {
+                alert_id?: number;
+                /** @description At most 1000 (default 100). */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationRecord"][];
+                };
+            };
+        };
+    };
+    public_json: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublicStatus"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_api_servers: {
         parameters: {
             query?: never;
             header?: never;
@@ -2412,7 +4420,7 @@ export interface operations {
             };
         };
     };
-    get: {
+    get_api_servers_id: {
         parameters: {
             query?: never;
             header?: never;
@@ -2441,7 +4449,7 @@ export interface operations {
             };
         };
     };
-    delete: {
+    delete_api_servers_id: {
         parameters: {
             query?: never;
             header?: never;
@@ -2611,6 +4619,168 @@ export interface operations {
                 };
             };
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_silences: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SilenceView"][];
+                };
+            };
+        };
+    };
+    create_silence: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Silence"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SilenceView"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_silence: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_pages: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StatusPage"][];
+                };
+            };
+        };
+    };
+    create_page: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StatusPageInput"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StatusPage"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_page: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2950,6 +5120,72 @@ export interface operations {
             };
         };
     };
+    incoming: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        /** @description Generic alerts or an Alertmanager webhook payload */
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookAccepted"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     agent_binary: {
         parameters: {
             query?: never;
@@ -3011,6 +5247,35 @@ export interface operations {
                 };
                 content: {
                     "text/x-shellscript": string;
+                };
+            };
+        };
+    };
+    public_page: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
                 };
             };
         };
