@@ -57,6 +57,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/agent/check-results": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** An agent's check results (checks it runs for the server). */
+        post: operations["agent_results"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/agent/command-result": {
         parameters: {
             query?: never;
@@ -364,6 +381,75 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/checks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's checks with status, latest latency and uptime. */
+        get: operations["get_api_checks"];
+        put?: never;
+        post: operations["create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/checks/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Runs a check definition once from the server, without saving anything
+         *     ("test now" in the check editor).
+         */
+        post: operations["test"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/checks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["get_api_checks_id"];
+        put: operations["update"];
+        post?: never;
+        delete: operations["delete_api_checks_id"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/checks/{id}/results": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["results"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/commands/{id}/cancel": {
         parameters: {
             query?: never;
@@ -498,6 +584,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/public/status/{slug}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A published status page as JSON (no login). */
+        get: operations["public_json"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/servers": {
         parameters: {
             query?: never;
@@ -506,7 +609,7 @@ export interface paths {
             cookie?: never;
         };
         /** Every host of the caller's tenant. */
-        get: operations["list"];
+        get: operations["get_api_servers"];
         put?: never;
         post?: never;
         delete?: never;
@@ -523,11 +626,11 @@ export interface paths {
             cookie?: never;
         };
         /** One host. */
-        get: operations["get"];
+        get: operations["get_api_servers_id"];
         put?: never;
         post?: never;
         /** Delete a host with all its data; its agent keys are revoked. */
-        delete: operations["delete"];
+        delete: operations["delete_api_servers_id"];
         options?: never;
         head?: never;
         patch?: never;
@@ -598,6 +701,39 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/status-pages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["list_pages"];
+        put?: never;
+        /** Publish a read-only status page of chosen checks and hosts. */
+        post: operations["create_page"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/status-pages/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete: operations["delete_page"];
         options?: never;
         head?: never;
         patch?: never;
@@ -724,6 +860,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/status/{slug}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A published status page, rendered on the server (no JavaScript needed):
+         *     current state and 90 days of uptime bars per check.
+         */
+        get: operations["public_page"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -739,6 +895,37 @@ export interface components {
              */
             timeout_s: number;
         };
+        /** @description A health check an agent runs locally. */
+        AgentCheck: {
+            /** Format: int64 */
+            id: number;
+            /** Format: int32 */
+            interval_s: number;
+            /** @description The probe definition (lxmon-checks' `CheckSpec` as JSON). */
+            spec: Record<string, never>;
+            /** Format: int32 */
+            timeout_s: number;
+        };
+        /** @description One run of an agent-side check. */
+        AgentCheckResult: {
+            /** Format: double */
+            cert_days_left?: number | null;
+            /** Format: int64 */
+            check_id: number;
+            error?: string | null;
+            /** Format: double */
+            latency_ms?: number | null;
+            /**
+             * Format: int64
+             * @description Unix ms of the run.
+             */
+            ts: number;
+            up: boolean;
+        };
+        /** @description `POST /api/agent/check-results` body. */
+        AgentCheckResults: {
+            results: components["schemas"]["AgentCheckResult"][];
+        };
         /** @description A command for an agent: run the allowlisted `action` with `args`. */
         AgentCommand: {
             action: string;
@@ -753,6 +940,11 @@ export interface components {
          *     the register response).
          */
         AgentConfig: {
+            /**
+             * @description Health checks this agent runs for the server (targets only it can
+             *     reach); results go to `POST /api/agent/check-results`.
+             */
+            checks?: components["schemas"]["AgentCheck"][];
             /**
              * Format: int32
              * @description Seconds between heartbeats.
@@ -817,6 +1009,80 @@ export interface components {
             /** Format: int32 */
             next_report_in: number;
             stored: number;
+        };
+        /** @description A health check as defined by a user, with its latest state. */
+        Check: {
+            /** Format: double */
+            cert_days_left?: number | null;
+            /** Format: int64 */
+            created_at: number;
+            enabled: boolean;
+            /** Format: int32 */
+            failures: number;
+            /** Format: int64 */
+            id: number;
+            /** Format: int32 */
+            interval_s: number;
+            /** Format: int64 */
+            last_change?: number | null;
+            /** Format: int64 */
+            last_checked?: number | null;
+            last_error?: string | null;
+            /** Format: double */
+            last_latency_ms?: number | null;
+            name: string;
+            /**
+             * Format: int32
+             * @description Failed runs in a row before the check is `down`.
+             */
+            retries: number;
+            run_on_host?: null | components["schemas"]["i64"];
+            /** @description The probe definition (see the check types in the API). */
+            spec: Record<string, never>;
+            /** @description "unknown", "up" or "down". */
+            status: string;
+            tenant_id: components["schemas"]["i64"];
+            /** Format: int32 */
+            timeout_s: number;
+        };
+        CheckInput: {
+            enabled?: boolean | null;
+            /**
+             * Format: int32
+             * @description Seconds between runs: 10 to 86400 (default 60).
+             */
+            interval_s?: number | null;
+            name: string;
+            /**
+             * Format: int32
+             * @description Failed runs in a row tolerated before `down`: 0 to 10 (default 1).
+             */
+            retries?: number | null;
+            run_on_host?: null | components["schemas"]["i64"];
+            /**
+             * @description `{"type":"http","url":…}`, `{"type":"tcp","host","port"}`,
+             *     `{"type":"ping","host","count"}` or `{"type":"dns","name","record_type","expected","resolver"}`.
+             */
+            spec: Record<string, never>;
+            /**
+             * Format: int32
+             * @description Seconds a run may take: 1 to 60 and at most the interval (default 10).
+             */
+            timeout_s?: number | null;
+        };
+        /**
+         * @description A check's runs as series: `check.up` (1/0), `check.latency_ms`,
+         *     `check.cert_days_left`, column-oriented like host metrics.
+         */
+        CheckSeries: {
+            cert_days_left: (number | null)[];
+            errors: (string | null)[];
+            latency_ms: (number | null)[];
+            timestamps: number[];
+            up: number[];
+        };
+        CheckView: components["schemas"]["Check"] & {
+            uptime: components["schemas"]["Uptime"];
         };
         /** @description A remote command and everything known about its run. */
         Command: {
@@ -937,6 +1203,18 @@ export interface components {
             /** @description `lxi_…` token for the invitation (shown once), when no password was given. */
             invite_token?: string | null;
             user: components["schemas"]["UserView"];
+        };
+        /** @description Uptime of one check per day (status page bars). */
+        DailyUptime: {
+            /**
+             * Format: int64
+             * @description Unix day number (ms / 86400000).
+             */
+            day: number;
+            /** Format: int32 */
+            total: number;
+            /** Format: int32 */
+            up: number;
         };
         DeleteTenant: {
             /** @description The tenant's name, typed again: deleting removes all of its data. */
@@ -1119,6 +1397,13 @@ export interface components {
             /** @enum {string} */
             type: "command";
         } | {
+            /** Format: int64 */
+            check_id: number;
+            error?: string | null;
+            status: string;
+            /** @enum {string} */
+            type: "check";
+        } | {
             host_id: components["schemas"]["i64"];
             /** Format: int64 */
             last_seen?: number | null;
@@ -1197,6 +1482,30 @@ export interface components {
             pid: number;
             /** Format: int64 */
             rss_bytes: number;
+        };
+        PublicCheck: {
+            days: components["schemas"]["DailyUptime"][];
+            name: string;
+            status: string;
+            /**
+             * Format: double
+             * @description Percent over the 90 days shown; `None` without runs.
+             */
+            uptime_90d?: number | null;
+        };
+        PublicHost: {
+            hostname: string;
+            status: components["schemas"]["HostStatus"];
+        };
+        PublicStatus: {
+            checks: components["schemas"]["PublicCheck"][];
+            /**
+             * Format: int64
+             * @description Unix ms the page was computed.
+             */
+            generated_at: number;
+            hosts: components["schemas"]["PublicHost"][];
+            title: string;
         };
         /** @description Column-oriented answer, the shape uPlot draws directly. */
         QueryResult: {
@@ -1345,12 +1654,44 @@ export interface components {
             os: string;
             status: components["schemas"]["HostStatus"];
         };
+        StatusPage: {
+            check_ids: number[];
+            /** Format: int64 */
+            created_at: number;
+            host_ids: components["schemas"]["i64"][];
+            /** Format: int64 */
+            id: number;
+            slug: string;
+            tenant_id: components["schemas"]["i64"];
+            title: string;
+        };
+        StatusPageInput: {
+            check_ids?: number[];
+            host_ids?: components["schemas"]["i64"][];
+            /**
+             * @description The public address: `/status/<slug>`; 3 to 64 of a-z 0-9 -.
+             *     Leave it out for an unguessable random one.
+             */
+            slug?: string | null;
+            title: string;
+        };
         Tenant: {
             /** Format: int64 */
             created_at: number;
             id: components["schemas"]["i64"];
             name: string;
             suspended: boolean;
+        };
+        /** @description What one run of a probe found. */
+        TestOutcome: {
+            /** Format: double */
+            cert_days_left?: number | null;
+            cert_warning: boolean;
+            detail?: string | null;
+            error?: string | null;
+            /** Format: double */
+            latency_ms?: number | null;
+            up: boolean;
         };
         /**
          * @description Storage resolution a query was answered from.
@@ -1373,6 +1714,15 @@ export interface components {
             secret: string;
             /** @description `otpauth://` URI for a QR code. */
             uri: string;
+        };
+        /** @description Uptime percentages over the usual windows (`None` with no runs). */
+        Uptime: {
+            /** Format: double */
+            d30?: number | null;
+            /** Format: double */
+            d7?: number | null;
+            /** Format: double */
+            h24?: number | null;
         };
         /** @description A user as the API shows it: never the password hash, TOTP seed or codes. */
         UserView: {
@@ -1499,6 +1849,35 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["CreatedKey"];
                 };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    agent_results: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AgentCheckResults"];
+            };
+        };
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             404: {
                 headers: {
@@ -2098,6 +2477,218 @@ export interface operations {
             };
         };
     };
+    get_api_checks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CheckView"][];
+                };
+            };
+        };
+    };
+    create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CheckInput"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CheckView"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    test: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CheckInput"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TestOutcome"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_api_checks_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CheckView"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CheckInput"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CheckView"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_api_checks_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    results: {
+        parameters: {
+            query?: {
+                /** @description Unix ms; default 24 h before `to`. */
+                from?: number;
+                /** @description Unix ms; default now. */
+                to?: number;
+            };
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CheckSeries"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     cancel: {
         parameters: {
             query?: never;
@@ -2246,6 +2837,8 @@ export interface operations {
             query?: {
                 /** @description Session token, for clients that cannot send an Authorization header. */
                 token?: string;
+                /** @description For platform admins: the tenant to watch (as the `x-lxmon-tenant` header does elsewhere). */
+                tenant?: number;
             };
             header?: never;
             path?: never;
@@ -2385,7 +2978,36 @@ export interface operations {
             };
         };
     };
-    list: {
+    public_json: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublicStatus"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_api_servers: {
         parameters: {
             query?: never;
             header?: never;
@@ -2412,7 +3034,7 @@ export interface operations {
             };
         };
     };
-    get: {
+    get_api_servers_id: {
         parameters: {
             query?: never;
             header?: never;
@@ -2441,7 +3063,7 @@ export interface operations {
             };
         };
     };
-    delete: {
+    delete_api_servers_id: {
         parameters: {
             query?: never;
             header?: never;
@@ -2611,6 +3233,91 @@ export interface operations {
                 };
             };
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_pages: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StatusPage"][];
+                };
+            };
+        };
+    };
+    create_page: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StatusPageInput"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StatusPage"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_page: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3011,6 +3718,35 @@ export interface operations {
                 };
                 content: {
                     "text/x-shellscript": string;
+                };
+            };
+        };
+    };
+    public_page: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
                 };
             };
         };
