@@ -2,7 +2,8 @@ import { defineConfig } from "vitest/config";
 import react from "@vitejs/plugin-react";
 import tailwindcss from "@tailwindcss/vite";
 
-// `npm run dev` proxies the API to a running lxmon-server (LXMON_URL).
+// `npm run dev` proxies the API and the public status pages to a running
+// lxmon-server (LXMON_URL).
 const apiTarget = process.env.LXMON_URL ?? "http://127.0.0.1:8080";
 
 export default defineConfig({
@@ -18,6 +19,7 @@ export default defineConfig({
   server: {
     proxy: {
       "/api": { target: apiTarget, changeOrigin: false },
+      "/status/": { target: apiTarget, changeOrigin: false },
     },
   },
   test: {

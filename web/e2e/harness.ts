@@ -126,16 +126,21 @@ const CONTENT_TYPES: Record<string, string> = {
   ".woff2": "font/woff2",
 };
 
+/** Paths the server answers itself rather than the dashboard: the API and the public status pages. */
+function isServerPath(pathname: string): boolean {
+  return pathname === "/api" || pathname.startsWith("/api/") || pathname.startsWith("/status/");
+}
+
 /**
  * Serves web/dist with the SPA fallback (unknown paths get index.html) and
- * proxies /api/* — including the event stream — to lxmon-server. Stands in
- * for the server's embedded UI until it has one.
+ * proxies /api/* — including the event stream — and the public /status/*
+ * pages to lxmon-server. Stands in for the server's embedded UI.
  */
 export async function startStaticServer(distDir: string, apiUrl: string): Promise<{ url: string; close: () => Promise<void> }> {
   const api = new URL(apiUrl);
   const server: HttpServer = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://localhost");
-    if (url.pathname === "/api" || url.pathname.startsWith("/api/")) {
+    if (isServerPath(url.pathname)) {
       const upstream = httpRequest(
         { hostname: api.hostname, port: api.port, path: req.url, method: req.method, headers: { ...req.headers, host: api.host } },
         (answer) => {

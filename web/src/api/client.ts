@@ -8,6 +8,9 @@ import type {
   AgentKeyView,
   AuditPage,
   BodyOf,
+  CheckInput,
+  CheckSeries,
+  CheckView,
   Command,
   Created,
   CreatedKey,
@@ -22,7 +25,10 @@ import type {
   QueryResult,
   RecoveryCodes,
   Server,
+  StatusPage,
+  StatusPageInput,
   Tenant,
+  TestOutcome,
   TotpSetup,
   UserView,
   WhoAmI,
@@ -55,7 +61,7 @@ export const SESSION_EXPIRED_MESSAGE = "Your session has expired. Please log in 
 type Query = Record<string, string | number | undefined>;
 
 interface RequestOptions {
-  method?: "GET" | "POST" | "PATCH" | "DELETE";
+  method?: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
   query?: Query;
   body?: unknown;
   signal?: AbortSignal;
@@ -135,6 +141,7 @@ async function request<T>(path: string, options: RequestOptions = {}): Promise<T
 export type MetricsQuery = QueryOf<"/api/servers/{id}/metrics", "get">;
 export type AuditQuery = QueryOf<"/api/audit", "get">;
 export type HistoryQuery = QueryOf<"/api/servers/{id}/commands", "get">;
+export type CheckResultsQuery = QueryOf<"/api/checks/{id}/results", "get">;
 
 const seg = encodeURIComponent;
 
@@ -250,5 +257,38 @@ export const api = {
   },
   cancelCommand(id: number): Promise<Command> {
     return request<Ok<"/api/commands/{id}/cancel", "post">>(`/api/commands/${id}/cancel`, { method: "POST" });
+  },
+
+  // --- health checks and status pages ---
+  checks(signal?: AbortSignal): Promise<CheckView[]> {
+    return request<Ok<"/api/checks", "get">>("/api/checks", { signal });
+  },
+  check(id: number, signal?: AbortSignal): Promise<CheckView> {
+    return request<Ok<"/api/checks/{id}", "get">>(`/api/checks/${id}`, { signal });
+  },
+  createCheck(body: CheckInput): Promise<CheckView> {
+    return request<Created<"/api/checks", "post">>("/api/checks", { method: "POST", body });
+  },
+  updateCheck(id: number, body: CheckInput): Promise<CheckView> {
+    return request<Ok<"/api/checks/{id}", "put">>(`/api/checks/${id}`, { method: "PUT", body });
+  },
+  deleteCheck(id: number): Promise<void> {
+    return request<void>(`/api/checks/${id}`, { method: "DELETE" });
+  },
+  /** Runs a definition once from the server without saving it ("Test now"). */
+  testCheck(body: CheckInput, signal?: AbortSignal): Promise<TestOutcome> {
+    return request<Ok<"/api/checks/test", "post">>("/api/checks/test", { method: "POST", body, signal });
+  },
+  checkResults(id: number, query: CheckResultsQuery, signal?: AbortSignal): Promise<CheckSeries> {
+    return request<Ok<"/api/checks/{id}/results", "get">>(`/api/checks/${id}/results`, { query: { ...query }, signal });
+  },
+  statusPages(signal?: AbortSignal): Promise<StatusPage[]> {
+    return request<Ok<"/api/status-pages", "get">>("/api/status-pages", { signal });
+  },
+  createStatusPage(body: StatusPageInput): Promise<StatusPage> {
+    return request<Created<"/api/status-pages", "post">>("/api/status-pages", { method: "POST", body });
+  },
+  deleteStatusPage(id: number): Promise<void> {
+    return request<void>(`/api/status-pages/${id}`, { method: "DELETE" });
   },
 };

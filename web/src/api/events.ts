@@ -6,6 +6,8 @@
 //   event: report  data: {"type":"report","host_id":1,"ts":<ms>}
 //   event: host    data: {"type":"host","host_id":1,"status":"online"|"offline","last_seen":<ms>|null}
 //   event: command data: {"type":"command","command_id":7,"host_id":1,"status":"running","output":"<new chunk>"}
+//   event: check   data: {"type":"check","check_id":3,"status":"up"|"down","error":<string>|null}
+//                  (sent when a health check changes state, not on every run)
 //
 // One connection is shared by every subscriber. While it is down, pages poll
 // instead (see `useStreamConnected`), so a server without the stream still works.
@@ -21,8 +23,13 @@ import type { LiveEvent as WireEvent } from "./types";
 export type ReportEvent = Extract<WireEvent, { type: "report" }>;
 export type HostEvent = Extract<WireEvent, { type: "host" }>;
 export type CommandEvent = Extract<WireEvent, { type: "command" }>;
+export type CheckEvent = Extract<WireEvent, { type: "check" }>;
 
-export type LiveEvent = { type: "report"; data: ReportEvent } | { type: "host"; data: HostEvent } | { type: "command"; data: CommandEvent };
+export type LiveEvent =
+  | { type: "report"; data: ReportEvent }
+  | { type: "host"; data: HostEvent }
+  | { type: "command"; data: CommandEvent }
+  | { type: "check"; data: CheckEvent };
 
 type EventListener = (event: LiveEvent) => void;
 type StateListener = (connected: boolean) => void;
@@ -90,6 +97,10 @@ function open() {
       (v) => typeof v.command_id === "number" && typeof v.host_id === "number" && typeof v.status === "string" && typeof v.output === "string",
     );
     if (data) dispatch({ type: "command", data });
+  });
+  es.addEventListener("check", (e) => {
+    const data = parse<CheckEvent>((e as MessageEvent<string>).data, (v) => typeof v.check_id === "number" && typeof v.status === "string");
+    if (data) dispatch({ type: "check", data });
   });
   es.onerror = () => {
     setConnected(false);

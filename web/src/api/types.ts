@@ -35,6 +35,12 @@ export type ActionSpec = Schemas["ActionSpec"];
 export type ParamSpec = Schemas["ParamSpec"];
 export type Command = Schemas["Command"];
 export type CommandStatus = Schemas["CommandStatus"];
+export type CheckView = Schemas["CheckView"];
+export type CheckInput = Schemas["CheckInput"];
+export type CheckSeries = Schemas["CheckSeries"];
+export type TestOutcome = Schemas["TestOutcome"];
+export type StatusPage = Schemas["StatusPage"];
+export type StatusPageInput = Schemas["StatusPageInput"];
 
 /** The JSON body of a path's 200 answer. */
 export type Ok<P extends keyof paths, M extends keyof paths[P]> = paths[P][M] extends {

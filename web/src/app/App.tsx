@@ -11,6 +11,8 @@ import { useActingTenant } from "../hooks/useActingTenant";
 import { isPlatformAdmin, isTenantAdmin } from "../lib/access";
 import { AccountPage } from "../pages/account/AccountPage";
 import { AuditPage } from "../pages/admin/AuditPage";
+import { CheckPage } from "../pages/checks/CheckPage";
+import { ChecksPage } from "../pages/checks/ChecksPage";
 import { KeysPage } from "../pages/admin/KeysPage";
 import { TenantsPage } from "../pages/admin/TenantsPage";
 import { UsersPage } from "../pages/admin/UsersPage";
@@ -75,6 +77,9 @@ function activePage(route: Route): ActivePage {
     case "audit":
     case "account":
       return route.page;
+    case "checks":
+    case "check":
+      return "checks";
     default:
       return null;
   }
@@ -87,6 +92,10 @@ function Page({ route, search }: { route: Route; search: string }) {
       return <OverviewPage />;
     case "server":
       return <ServerPage key={route.id} id={route.id} search={search} />;
+    case "checks":
+      return <ChecksPage />;
+    case "check":
+      return <CheckPage key={route.id} id={route.id} search={search} />;
     case "account":
       return <AccountPage />;
     case "users":

@@ -6,6 +6,8 @@ import { useSyncExternalStore } from "react";
 export type Route =
   | { page: "overview" }
   | { page: "server"; id: number }
+  | { page: "checks" }
+  | { page: "check"; id: number }
   | { page: "users" | "tenants" | "keys" | "audit" | "account" | "invite" }
   | { page: "coming-soon"; name: string }
   | { page: "not-found"; path: string };
@@ -31,9 +33,12 @@ export function parseRoute(pathname: string): Route {
   if (pathname === "/" || pathname === "" || pathname === "/login") return { page: "overview" };
   const server = /^\/servers\/(\d+)\/?$/.exec(pathname);
   if (server) return { page: "server", id: Number(server[1]) };
+  if (/^\/checks\/?$/.test(pathname)) return { page: "checks" };
+  const check = /^\/checks\/(\d+)\/?$/.exec(pathname);
+  if (check) return { page: "check", id: Number(check[1]) };
   const admin = /^\/(users|tenants|keys|audit|account|invite)\/?$/.exec(pathname);
   if (admin) return { page: admin[1] as "users" | "tenants" | "keys" | "audit" | "account" | "invite" };
-  const soon = /^\/(commands|alarms|rules|channels|checks)\/?$/.exec(pathname);
+  const soon = /^\/(commands|alarms|rules|channels)\/?$/.exec(pathname);
   if (soon) return { page: "coming-soon", name: soon[1]! };
   return { page: "not-found", path: pathname };
 }

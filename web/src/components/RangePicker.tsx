@@ -1,10 +1,11 @@
-import { RANGE_OPTIONS, type TimeRange } from "../lib/step";
+import { RANGE_OPTIONS, type RangeKey, type TimeRange } from "../lib/step";
 
-/** The time range buttons; a zoomed (absolute) range shows a way back. */
-export function RangePicker({ range, onChange }: { range: TimeRange; onChange: (range: TimeRange) => void }) {
+/** The time range buttons; a zoomed (absolute) range shows a way back. `keys` limits the choices (all by default). */
+export function RangePicker({ range, onChange, keys }: { range: TimeRange; onChange: (range: TimeRange) => void; keys?: readonly RangeKey[] }) {
+  const options = keys ? RANGE_OPTIONS.filter((o) => keys.includes(o.key)) : RANGE_OPTIONS;
   return (
     <div role="group" aria-label="Time range" className="flex flex-wrap items-center gap-1" data-testid="range-picker">
-      {RANGE_OPTIONS.map((option) => {
+      {options.map((option) => {
         const selected = range.kind === "relative" && range.key === option.key;
         return (
           <button

@@ -15,6 +15,13 @@ export interface ChartSeries {
   color: string;
   /** Dashed, for reference lines such as a total. */
   dashed?: boolean;
+  /**
+   * Mark values that have no neighbour with a dot (a line needs two
+   * points): series with gaps, such as a check's latency between failures.
+   */
+  dotIsolated?: boolean;
+  /** Hold each value until the next one: states such as up/down. */
+  stepped?: boolean;
 }
 
 interface TimeChartProps {
@@ -52,6 +59,21 @@ function cssVar(name: string, fallback: string): string {
 
 /** Tick steps for byte axes: powers of two, so ticks read 256 MiB, 512 MiB, 1 GiB. */
 const BYTE_INCREMENTS = Array.from({ length: 60 }, (_, i) => 2 ** i);
+
+/** The indices of a series' values with a gap on both sides (drawn as dots). */
+function isolatedIndices(u: uPlot, seriesIdx: number): number[] {
+  const ys = u.data[seriesIdx] ?? [];
+  const out: number[] = [];
+  for (let i = 0; i < ys.length; i += 1) {
+    if (ys[i] === null || ys[i] === undefined) continue;
+    const before = i > 0 ? ys[i - 1] : null;
+    const after = i < ys.length - 1 ? ys[i + 1] : null;
+    if ((before === null || before === undefined) && (after === null || after === undefined)) out.push(i);
+  }
+  return out;
+}
+
+const steppedPath = uPlot.paths.stepped?.({ align: 1 });
 
 /** The index of the newest point that has any value, or null. */
 function newestIndex(u: uPlot): number | null {
@@ -151,7 +173,8 @@ export function TimeChart({ id, title, data, series, format, theme, height = 200
           stroke: s.color,
           width: 1.5,
           dash: s.dashed ? [6, 4] : undefined,
-          points: { show: false },
+          points: s.dotIsolated ? { show: false, size: 6, fill: s.color, filter: isolatedIndices } : { show: false },
+          paths: s.stepped ? steppedPath : undefined,
           value: (_u: uPlot, v: number | null) => (v === null || v === undefined ? "—" : latest.current.format(v)),
         })),
       ],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { sparklinePath } from "./Sparkline";
+import { sparklineMax, sparklinePath } from "./Sparkline";
 import { visibleRange } from "./VirtualList";
 
 describe("visibleRange", () => {
@@ -19,5 +19,11 @@ describe("sparklinePath", () => {
   it("scales 0–100 to the box and breaks at gaps", () => {
     expect(sparklinePath([0, 100, null, 50, 50], 40, 10)).toBe("M0.0 10.0L10.0 0.0M30.0 5.0L40.0 5.0");
     expect(sparklinePath([], 40, 10)).toBe("");
+  });
+  it("scales latencies to their largest value", () => {
+    const values = [10, null, 40];
+    expect(sparklineMax(values)).toBe(40);
+    expect(sparklinePath(values, 40, 10, sparklineMax(values))).toBe("M0.0 7.5M40.0 0.0");
+    expect(sparklineMax([null, 0])).toBe(1);
   });
 });

@@ -30,7 +30,7 @@ export function grantableRoles(callerRole: string | undefined): Role[] {
   return isPlatformAdmin(callerRole) ? ["tenant_reporter", "tenant_admin", "platform_admin"] : ["tenant_reporter", "tenant_admin"];
 }
 
-export type NavKey = "overview" | "users" | "tenants" | "keys" | "audit";
+export type NavKey = "overview" | "checks" | "users" | "tenants" | "keys" | "audit";
 
 export interface NavEntry {
   label: string;
@@ -48,7 +48,7 @@ export function navEntries(role: string | undefined): NavEntry[] {
     { label: "Alarms", href: null },
     { label: "Rules", href: null },
     { label: "Channels", href: null },
-    { label: "Checks", href: null },
+    { label: "Checks", href: "/checks", key: "checks" },
     admin && { label: "Users", href: "/users", key: "users" },
     isPlatformAdmin(role) && { label: "Tenants", href: "/tenants", key: "tenants" },
     admin && { label: "Agent keys", href: "/keys", key: "keys" },

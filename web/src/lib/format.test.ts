@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DASH, formatAgo, formatBytes, formatCount, formatDateTime, formatDuration, formatNumber, formatPercent, formatRate } from "./format";
+import { DASH, formatAgo, formatBytes, formatCount, formatDateTime, formatDuration, formatLatency, formatNumber, formatPercent, formatRate, formatUptime } from "./format";
 
 describe("formatBytes", () => {
   it("uses binary units with three significant digits", () => {
@@ -80,5 +80,22 @@ describe("formatDateTime", () => {
   it("leaves out today's date", () => {
     expect(formatDateTime(ms, { timeZone: "UTC", nowMs: ms + 3600_000 })).toBe("14:03:07");
     expect(formatDateTime(ms, { timeZone: "UTC", nowMs: ms + 86_400_000 })).toBe("2024-05-01 14:03:07");
+  });
+});
+
+describe("formatLatency and formatUptime", () => {
+  it("says response times in ms below a second", () => {
+    expect(formatLatency(0.423)).toBe("0.42 ms");
+    expect(formatLatency(12.34)).toBe("12.3 ms");
+    expect(formatLatency(245.6)).toBe("246 ms");
+    expect(formatLatency(1250)).toBe("1.25 s");
+    expect(formatLatency(null)).toBe(DASH);
+  });
+  it("never rounds an uptime up to 100%", () => {
+    expect(formatUptime(100)).toBe("100%");
+    expect(formatUptime(99.999)).toBe("99.99%");
+    expect(formatUptime(99.95)).toBe("99.95%");
+    expect(formatUptime(50)).toBe("50.00%");
+    expect(formatUptime(null)).toBe(DASH);
   });
 });

@@ -54,6 +54,24 @@ export function formatCount(n: Maybe): string {
   return `${toSignificant(n / 1e9)}G`;
 }
 
+/** A response time: "0.42 ms", "12.3 ms", "245 ms", "1.25 s". */
+export function formatLatency(ms: Maybe): string {
+  if (missing(ms)) return DASH;
+  if (ms >= 1000) return `${toSignificant(ms / 1000)} s`;
+  return `${toSignificant(ms)} ms`;
+}
+
+/**
+ * An availability in percent with two decimals, never rounded up to a
+ * perfect 100% it did not reach: 99.999 → "99.99%", 100 → "100%".
+ */
+export function formatUptime(percent: Maybe): string {
+  if (missing(percent)) return DASH;
+  if (percent >= 100) return "100%";
+  // The epsilon keeps 99.95 (stored as 99.94999…) at 99.95.
+  return `${(Math.floor(percent * 100 + 1e-6) / 100).toFixed(2)}%`;
+}
+
 function toSignificant(value: number): string {
   const abs = Math.abs(value);
   const digits = abs >= 100 ? 0 : abs >= 10 ? 1 : 2;

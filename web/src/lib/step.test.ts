@@ -51,4 +51,10 @@ describe("ranges", () => {
     expect(rangeFromSearch("?range=bogus")).toEqual({ kind: "relative", key: "live" });
     expect(rangeFromSearch("?from=5&to=1")).toEqual({ kind: "relative", key: "live" });
   });
+  it("leaves a page's own default range out of the URL", () => {
+    expect(rangeToSearch({ kind: "relative", key: "24h" }, "24h")).toBe("");
+    expect(rangeToSearch({ kind: "relative", key: "live" }, "24h")).toBe("?range=live");
+    expect(rangeFromSearch("", "24h")).toEqual({ kind: "relative", key: "24h" });
+    expect(rangeFromSearch("?range=live", "24h")).toEqual({ kind: "relative", key: "live" });
+  });
 });

@@ -62,13 +62,17 @@ export function isLive(range: TimeRange): boolean {
   return range.kind === "relative" && range.key === "live";
 }
 
-/** Encodes a range for the URL (?range=7d or ?from=…&to=…) so views can be shared. */
-export function rangeToSearch(range: TimeRange): string {
-  if (range.kind === "relative") return range.key === "live" ? "" : `?range=${range.key}`;
+/**
+ * Encodes a range for the URL (?range=7d or ?from=…&to=…) so views can be
+ * shared; the page's default range (`fallback`, live unless said) needs no
+ * parameter.
+ */
+export function rangeToSearch(range: TimeRange, fallback: RangeKey = "live"): string {
+  if (range.kind === "relative") return range.key === fallback ? "" : `?range=${range.key}`;
   return `?from=${Math.round(range.fromMs)}&to=${Math.round(range.toMs)}`;
 }
 
-export function rangeFromSearch(search: string): TimeRange {
+export function rangeFromSearch(search: string, fallback: RangeKey = "live"): TimeRange {
   const params = new URLSearchParams(search);
   const from = Number(params.get("from"));
   const to = Number(params.get("to"));
@@ -77,5 +81,5 @@ export function rangeFromSearch(search: string): TimeRange {
   }
   const key = params.get("range");
   const option = RANGE_OPTIONS.find((r) => r.key === key);
-  return { kind: "relative", key: option?.key ?? "live" };
+  return { kind: "relative", key: option?.key ?? fallback };
 }

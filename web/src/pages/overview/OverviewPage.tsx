@@ -6,6 +6,7 @@ import { api } from "../../api/client";
 import type { Server } from "../../api/types";
 import { Card } from "../../components/Card";
 import { ErrorPanel, Loading } from "../../components/ErrorPanel";
+import { FilterButtons } from "../../components/FilterButtons";
 import { VirtualList } from "../../components/VirtualList";
 import { useElementWidth } from "../../hooks/useElementWidth";
 import { useLiveEvents, useStreamConnected } from "../../hooks/useLiveEvents";
@@ -67,7 +68,7 @@ export function OverviewPage() {
   useEffect(() => () => clearTimeout(flushTimer.current), []);
   const knownIds = useMemo(() => new Set(servers.data?.map((s) => s.id)), [servers.data]);
   useLiveEvents((event) => {
-    if (event.type === "command") return;
+    if (event.type !== "report" && event.type !== "host") return;
     const id = event.data.host_id;
     const before = pending.current.get(id);
     if (event.type === "host") {
@@ -144,22 +145,13 @@ export function OverviewPage() {
     <div className="flex min-h-0 flex-1 flex-col gap-3">
       <div className="flex flex-wrap items-end justify-between gap-3">
         <h1 className="text-xl font-semibold tracking-tight">Fleet overview</h1>
-        <div role="group" aria-label="Filter by state" className="flex flex-wrap gap-1.5" data-testid="status-counts">
-          {STATUS_FILTERS.map((f) => (
-            <button
-              key={f.key}
-              type="button"
-              aria-pressed={status === f.key}
-              onClick={() => setStatus(f.key)}
-              className="btn aria-pressed:border-sky-500 aria-pressed:bg-sky-50 aria-pressed:text-sky-900 dark:aria-pressed:bg-sky-950 dark:aria-pressed:text-sky-100"
-            >
-              {f.label}
-              <span className="tabular-nums text-slate-500 dark:text-slate-400" data-count={f.key}>
-                {counts[f.key]}
-              </span>
-            </button>
-          ))}
-        </div>
+        <FilterButtons
+          label="Filter by state"
+          testId="status-counts"
+          options={STATUS_FILTERS.map((f) => ({ ...f, count: counts[f.key] }))}
+          value={status}
+          onChange={setStatus}
+        />
       </div>
 
       <div className="grid items-start gap-3 2xl:grid-cols-[1fr_18rem]">

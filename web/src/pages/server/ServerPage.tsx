@@ -60,7 +60,7 @@ export function ServerPage({ id, search }: { id: number; search: string }) {
   const { mutate: mutateServer } = server;
   const { reload: reloadLatest } = latest;
   useLiveEvents((event) => {
-    if (event.data.host_id !== id || event.type === "command") return;
+    if ((event.type !== "report" && event.type !== "host") || event.data.host_id !== id) return;
     if (event.type === "host") {
       mutateServer((s) => s && { ...s, status: event.data.status, last_seen: event.data.last_seen });
       return;
