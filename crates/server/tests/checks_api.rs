@@ -258,3 +258,67 @@ fn agents_report_the_checks_they_run_and_status_pages_publish_them() {
     );
     assert_eq!(r.status, 422);
 }
+
+#[test]
+fn check_credentials_are_never_shown_and_survive_an_edit() {
+    let (_dir, server, api) = server_with_fast_checks();
+    let spec = json!({"type": "http", "url": "http://127.0.0.1:9/health",
+                      "basic_auth": {"username": "probe", "password": "hunter2-secret"},
+                      "headers": {"Authorization-Token": "tok-secret", "Accept": "text/plain"}});
+    let created = create(
+        &api,
+        json!({"name": "private api", "enabled": false, "spec": spec}),
+    );
+    let id = created["id"].as_i64().unwrap();
+    let reporter = {
+        let r = api.post_json(
+            "/api/users",
+            &json!({"username": "viewer", "password": "viewer-password-1", "role": "tenant_reporter"}),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+        Api::login_as(&server.url(), "viewer", "viewer-password-1")
+    };
+    for text in [
+        created.to_string(),
+        api.get("/api/checks").body.to_string(),
+        reporter.get(&format!("/api/checks/{id}")).body.to_string(),
+    ] {
+        assert!(
+            !text.contains("hunter2-secret") && !text.contains("tok-secret"),
+            "{text}"
+        );
+        assert!(text.contains("basic_auth.password"), "{text}");
+    }
+    assert_eq!(created["spec"]["headers"]["Accept"], "text/plain");
+    // The editor sends the redacted spec back with a new name: secrets stay.
+    let mut edited = created["spec"].clone();
+    edited["url"] = json!("http://127.0.0.1:9/ready");
+    let r = api.request(
+        "PUT",
+        &format!("/api/checks/{id}"),
+        Some(&json!({"name": "private api v2", "enabled": false, "spec": edited})),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let set = r.body["spec"]["secrets_set"].to_string();
+    assert!(
+        set.contains("basic_auth.password") && set.contains("headers.Authorization-Token"),
+        "{}",
+        r.body
+    );
+    // A new username without a password does not inherit the old one.
+    let mut other = r.body["spec"].clone();
+    other["basic_auth"]["username"] = json!("someone-else");
+    let r = api.request(
+        "PUT",
+        &format!("/api/checks/{id}"),
+        Some(&json!({"name": "private api v3", "enabled": false, "spec": other})),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        !r.body["spec"]["secrets_set"]
+            .to_string()
+            .contains("basic_auth.password"),
+        "{}",
+        r.body
+    );
+}

@@ -46,7 +46,12 @@ pub fn definition(input: CheckInput) -> ApiResult<(CheckDefinition, lxmon_checks
             "name must be 1 to 128 characters",
         ));
     }
-    let spec: lxmon_checks::CheckSpec = serde_json::from_value(input.spec.clone())
+    let mut spec_json = input.spec;
+    // Echoed back by editors from a redacted view.
+    if let Some(o) = spec_json.as_object_mut() {
+        o.remove("secrets_set");
+    }
+    let spec: lxmon_checks::CheckSpec = serde_json::from_value(spec_json)
         .map_err(|e| ApiError::unprocessable("invalid_check", format!("spec: {e}")))?;
     lxmon_checks::validate(&spec)
         .map_err(|e| ApiError::unprocessable("invalid_check", e.to_string()))?;
@@ -100,7 +105,66 @@ pub struct CheckView {
     pub uptime: Uptime,
 }
 
-async fn view(state: &AppState, check: Check) -> ApiResult<CheckView> {
+/// A check's credentials (basic-auth password, credential-like headers) are
+/// not shown to anyone: they are blanked, and `secrets_set` names them so
+/// an editor can say "set, leave empty to keep".
+fn redact_spec(spec: &mut serde_json::Value) {
+    let mut set = Vec::new();
+    if let Some(p) = spec.pointer_mut("/basic_auth/password")
+        && p.as_str().is_some_and(|p| !p.is_empty())
+    {
+        *p = serde_json::Value::String(String::new());
+        set.push("basic_auth.password".to_string());
+    }
+    if let Some(headers) = spec.get_mut("headers").and_then(|h| h.as_object_mut()) {
+        for (name, value) in headers.iter_mut() {
+            if lxmon_notify::is_sensitive_header(name) {
+                *value = serde_json::Value::String(String::new());
+                set.push(format!("headers.{name}"));
+            }
+        }
+    }
+    if let Some(obj) = spec.as_object_mut() {
+        obj.insert("secrets_set".into(), serde_json::json!(set));
+    }
+}
+
+/// The inverse of [`redact_spec`] for an update: credentials sent empty
+/// keep their stored value.
+fn keep_secrets(spec: &mut serde_json::Value, previous: &serde_json::Value) {
+    if let Some(obj) = spec.as_object_mut() {
+        obj.remove("secrets_set");
+    }
+    let empty =
+        |v: Option<&serde_json::Value>| v.and_then(|v| v.as_str()).is_none_or(str::is_empty);
+    let same_user =
+        spec.pointer("/basic_auth/username") == previous.pointer("/basic_auth/username");
+    if same_user
+        && empty(spec.pointer("/basic_auth/password"))
+        && let (Some(slot), Some(old)) = (
+            spec.pointer_mut("/basic_auth"),
+            previous.pointer("/basic_auth/password"),
+        )
+        && let Some(obj) = slot.as_object_mut()
+    {
+        obj.insert("password".into(), old.clone());
+    }
+    if let (Some(headers), Some(old)) = (
+        spec.get_mut("headers").and_then(|h| h.as_object_mut()),
+        previous.get("headers").and_then(|h| h.as_object()),
+    ) {
+        for (name, value) in headers.iter_mut() {
+            if value.as_str().is_some_and(str::is_empty)
+                && let Some(v) = old.get(name)
+            {
+                *value = v.clone();
+            }
+        }
+    }
+}
+
+async fn view(state: &AppState, mut check: Check) -> ApiResult<CheckView> {
+    redact_spec(&mut check.spec);
     let id = check.id;
     let now = crate::now_ms();
     let (h24, d7, d30) = state
@@ -190,7 +254,9 @@ pub async fn update(
     body: Result<Json<CheckInput>, JsonRejection>,
 ) -> ApiResult<Response> {
     let id = id_of(path)?;
-    let Json(input) = body?;
+    let previous = check_or_404(&state, caller.tenant, id).await?;
+    let Json(mut input) = body?;
+    keep_secrets(&mut input.spec, &previous.spec);
     let (def, _) = definition(input)?;
     let tenant = caller.tenant;
     let check = state
