@@ -178,6 +178,15 @@ fn every_metric_name_is_documented() {
         undocumented.is_empty(),
         "not in docs/metrics.md: {undocumented:?}"
     );
+    // The catalog the server validates alert rules against says the same.
+    let catalog: BTreeSet<String> = lxmon_proto::AGENT_METRICS
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
+    assert_eq!(
+        catalog, documented,
+        "lxmon_proto::AGENT_METRICS and docs/metrics.md disagree"
+    );
     // The series that exist on any Linux host are all there.
     for name in [
         "cpu.usage_percent",

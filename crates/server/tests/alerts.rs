@@ -281,12 +281,16 @@ fn a_threshold_rule_on_a_real_agent_fires_repeats_resolves_silences_and_is_inhib
     let offline = got[4].json();
     assert_eq!(offline["title"], "Host offline", "{offline}");
     assert_eq!(offline["alerts"][0]["labels"]["host"], hostname.as_str());
-    let firing = alerts(&api, "state=firing");
-    let cores = firing
-        .iter()
-        .find(|a| a["name"] == "Cores present")
-        .unwrap();
-    assert_eq!(cores["suppressed"], "inhibited: host offline", "{cores}");
+    // The sweep (every second) records why it is held back.
+    let mut cores = Value::Null;
+    let inhibited = wait_until(Duration::from_secs(5), || {
+        cores = alerts(&api, "state=firing")
+            .into_iter()
+            .find(|a| a["name"] == "Cores present")
+            .unwrap_or_default();
+        cores["suppressed"] == "inhibited: host offline"
+    });
+    assert!(inhibited, "{cores}");
     // Its repeat (every 10 s) is held back while the host is offline.
     std::thread::sleep(Duration::from_secs(12));
     let late: Vec<Value> = receiver.received()[5..]
@@ -388,6 +392,12 @@ fn bad_alerting_input_is_refused_with_clear_errors() {
     let wrong = lxmon_notify::sign(b"not the secret", &body);
     let r = anon.post(&path, &[("x-lxmon-signature", &wrong)], body.clone());
     assert_eq!(r.status, 401, "wrong signature: {}", r.body);
+    let r = anon.post(
+        &path,
+        &[("authorization", "Bearer not-the-secret")],
+        body.clone(),
+    );
+    assert_eq!(r.status, 401, "wrong bearer: {}", r.body);
     let sig = lxmon_notify::sign(secret.as_bytes(), b"");
     let (status, out) = common::post_declaring_length(
         &server.url(),
@@ -487,7 +497,18 @@ fn incoming_alertmanager_and_generic_alerts_join_the_alarm_list_and_are_routed()
     let got = receiver.wait_for(2, Duration::from_secs(10));
     assert_eq!(got.len(), 2, "both notified");
     // Repeating the same firing alert does not duplicate it.
-    assert_eq!(post(alertmanager("firing")).status, 202);
+    // Alertmanager itself cannot sign: it sends the secret as a bearer token.
+    let bytes = serde_json::to_vec(&alertmanager("firing")).unwrap();
+    let bearer = format!("Bearer {secret}");
+    let r = Api::new(&server.url()).post(
+        &format!("/api/webhooks/{id}"),
+        &[
+            ("content-type", "application/json"),
+            ("authorization", &bearer),
+        ],
+        bytes,
+    );
+    assert_eq!(r.status, 202, "{}", r.body);
     assert_eq!(alerts(&api, "state=firing&source=webhook").len(), 2);
     // Resolved by its sender.
     assert_eq!(post(alertmanager("resolved")).status, 202);
@@ -752,4 +773,58 @@ impl Drop for SmtpSink {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+#[test]
+fn a_check_going_down_raises_a_check_down_alert_and_coming_back_resolves_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        &dir.path().join("data"),
+        free_port(),
+        &[
+            "--alert-evaluation-interval",
+            "1",
+            "--alert-group-interval",
+            "0",
+        ],
+    );
+    let api = Api::logged_in(&server.url());
+    let receiver = Receiver::start();
+    webhook_channel(&api, &receiver);
+    // A port that accepts while the listener lives.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let r = api.post_json(
+        "/api/checks",
+        &json!({"name": "db port", "interval_s": 10, "retries": 0,
+                "spec": {"type": "tcp", "host": "127.0.0.1", "port": port}}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let check_id = r.body["id"].as_i64().unwrap();
+    let r = api.post_json(
+        "/api/alert-rules",
+        &json!({"name": "Check down", "severity": "critical", "condition": {"type": "check_down", "check_id": check_id}}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert!(wait_until(Duration::from_secs(20), || {
+        api.get(&format!("/api/checks/{check_id}")).body["status"] == "up"
+    }));
+    drop(listener);
+    let got = receiver.wait_for(1, Duration::from_secs(25));
+    assert_eq!(got.len(), 1, "check-down notification");
+    let body = got[0].json();
+    assert_eq!(body["status"], "firing", "{body}");
+    assert_eq!(body["alerts"][0]["labels"]["check"], "db port", "{body}");
+    assert!(
+        body["alerts"][0]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("db port"),
+        "{body}"
+    );
+    // Listening again: the next run is up and the alert resolves.
+    let _listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let got = receiver.wait_for(2, Duration::from_secs(25));
+    assert_eq!(got.len(), 2, "resolve notification");
+    assert_eq!(got[1].json()["status"], "resolved");
 }

@@ -1222,10 +1222,26 @@ pub async fn incoming(
     let signature = headers
         .get(lxmon_notify::SIGNATURE_HEADER)
         .or_else(|| headers.get("x-hub-signature-256"))
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| ApiError::unauthorized("missing X-Lxmon-Signature header"))?;
-    if !lxmon_notify::verify(stored.secret.as_bytes(), &bytes, signature) {
-        return Err(ApiError::unauthorized("signature does not match the body"));
+        .and_then(|v| v.to_str().ok());
+    match (signature, super::extract::bearer(&headers)) {
+        (Some(signature), _) => {
+            if !lxmon_notify::verify(stored.secret.as_bytes(), &bytes, signature) {
+                return Err(ApiError::unauthorized("signature does not match the body"));
+            }
+        }
+        // For senders that cannot sign (Alertmanager's `authorization`
+        // credentials): the secret itself, compared in constant time.
+        (None, Some(token)) => {
+            use subtle::ConstantTimeEq;
+            if !bool::from(token.as_bytes().ct_eq(stored.secret.as_bytes())) {
+                return Err(ApiError::unauthorized("wrong bearer token"));
+            }
+        }
+        (None, None) => {
+            return Err(ApiError::unauthorized(
+                "missing X-Lxmon-Signature header (or Authorization: Bearer <secret>)",
+            ));
+        }
     }
     let alerts = lxmon_alert::incoming::parse(&bytes).map_err(|e| invalid("invalid_alerts", e))?;
     let accepted = state
