@@ -1,5 +1,6 @@
 //! The background job that seals head rows into chunks, writes rollups and
-//! enforces retention, on a fixed interval.
+//! enforces retention (metrics, expired commands, old alert history), on a
+//! fixed interval.
 
 use std::time::Duration;
 
@@ -16,6 +17,14 @@ pub async fn run(state: AppState, interval: Duration, mut shutdown: watch::Recei
         }
         if let Err(e) = state.blocking(|s| s.expire_commands(crate::now_ms())).await {
             tracing::error!(error = %e.message, "expiring commands failed");
+        }
+        // Alert history lives as long as the longest metric tier.
+        let keep = state.config.retention.one_hour_ms;
+        if let Err(e) = state
+            .blocking(move |s| s.prune_alerts(crate::now_ms() - keep))
+            .await
+        {
+            tracing::error!(error = %e.message, "pruning alert history failed");
         }
         match state.blocking(|s| s.maintain(crate::now_ms())).await {
             Ok(r) if r.chunks_sealed > 0 || r.chunks_dropped > 0 => tracing::info!(

@@ -489,3 +489,98 @@ fn series_ids_stay_right_when_a_report_changes_its_layout() {
     );
     assert_eq!(values("c"), vec![None, None, None, Some(400.0)]);
 }
+
+fn alert(tenant: TenantId, fingerprint: &str, state: &str, at: i64) -> Alert {
+    Alert {
+        id: 0,
+        tenant_id: tenant,
+        fingerprint: fingerprint.into(),
+        source: "rule".into(),
+        source_id: 1,
+        name: "High CPU".into(),
+        severity: "critical".into(),
+        state: state.into(),
+        host_id: None,
+        labels: [("host".to_string(), "web-1".to_string())].into(),
+        annotations: Default::default(),
+        summary: "web-1 CPU at 97%".into(),
+        value: Some(97.0),
+        started_at: at,
+        fired_at: (state != "pending").then_some(at),
+        resolved_at: None,
+        updated_at: at,
+        last_notified_at: None,
+        notify_count: 0,
+        suppressed: None,
+        ack: None,
+        assignee: None,
+    }
+}
+
+#[test]
+fn alerts_keep_their_history_ack_and_tenant() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let t1 = store.default_tenant();
+    let t2 = store.create_tenant("other").unwrap().id;
+    let now = now();
+    let mut batch = vec![
+        alert(t1, "aaaa", "firing", now - 10_000),
+        alert(t1, "bbbb", "pending", now - 5_000),
+    ];
+    store.save_alerts(&mut batch, &[]).unwrap();
+    assert!(batch.iter().all(|a| a.id > 0), "ids assigned");
+    // One open episode per fingerprint.
+    let mut twin = vec![alert(t1, "aaaa", "firing", now)];
+    assert!(store.save_alerts(&mut twin, &[]).is_err());
+
+    // Ack by a person is not overwritten by the engine's next save.
+    let ack = AlertAck {
+        by: "alice".into(),
+        at: now,
+        comment: Some("on it".into()),
+    };
+    store.ack_alert(t1, batch[0].id, Some(&ack)).unwrap();
+    assert!(
+        store.ack_alert(t2, batch[0].id, Some(&ack)).is_err(),
+        "other tenant"
+    );
+    batch[0].notify_count = 1;
+    batch[0].state = "resolved".into();
+    batch[0].resolved_at = Some(now);
+    // The pending one went away before firing: discarded, not history.
+    let pending = batch[1].id;
+    store.save_alerts(&mut batch[..1], &[pending]).unwrap();
+    let a = store.alert(t1, batch[0].id).unwrap().unwrap();
+    assert_eq!((a.state.as_str(), a.notify_count), ("resolved", 1));
+    assert_eq!(a.ack, Some(ack));
+    assert!(store.alert(t1, batch[1].id).unwrap().is_none());
+    assert!(store.alert(t2, batch[0].id).unwrap().is_none());
+    assert!(store.open_alerts().unwrap().is_empty());
+    // A new episode of the same fingerprint after the resolve.
+    store
+        .save_alerts(&mut [alert(t1, "aaaa", "firing", now)], &[])
+        .unwrap();
+    let filter = |states: &[&str]| AlertFilter {
+        tenant: t1,
+        states: states.iter().map(|s| s.to_string()).collect(),
+        limit: 10,
+        ..Default::default()
+    };
+    assert_eq!(store.alerts(&filter(&[])).unwrap().len(), 2);
+    assert_eq!(store.alerts(&filter(&["firing"])).unwrap().len(), 1);
+    assert_eq!(
+        store
+            .alerts(&AlertFilter {
+                tenant: t2,
+                limit: 10,
+                ..Default::default()
+            })
+            .unwrap()
+            .len(),
+        0
+    );
+    // Retention drops resolved history only.
+    assert_eq!(store.prune_alerts(now + 1).unwrap(), 1);
+    assert_eq!(store.alerts(&filter(&[])).unwrap().len(), 1);
+}

@@ -1237,10 +1237,12 @@ impl Engine {
         let saved = match result {
             Ok(saved) => saved,
             Err(e) => {
-                // Keep them dirty: the next batch tries again.
-                tracing::error!(error = %e.message, "storing alerts failed");
-                self.dirty.extend(keys);
+                // Not retried in a loop (a row the store refuses would be
+                // refused forever); an open alert is written again with its
+                // next change. Notifications of open alerts still go out.
+                tracing::error!(error = %e.message, alerts = keys.len(), "storing alerts failed");
                 self.intents.retain(|i| matches!(i, Intent::Open(..)));
+                self.route_intents();
                 return Err(e.message);
             }
         };
