@@ -51,6 +51,14 @@ impl Observation {
         }
     }
 
+    /// The same observation, carrying the value it was made of.
+    pub fn with_value(self, value: f64) -> Observation {
+        Observation {
+            value: Some(value),
+            ..self
+        }
+    }
+
     /// `op(value, threshold)` with a clear threshold (hysteresis).
     pub fn threshold(op: crate::rule::Op, value: f64, threshold: f64, clear: Option<f64>) -> Self {
         Observation {

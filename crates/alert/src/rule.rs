@@ -207,6 +207,79 @@ impl Severity {
     }
 }
 
+/// One series of a report (or of a host's latest values): name, labels, value.
+pub type SeriesValue<'a> = (&'a str, &'a BTreeMap<String, String>, f64);
+
+impl Condition {
+    /// What a threshold or ratio condition says about each series it
+    /// selects from one report: the series' labels (the numerator's, for a
+    /// ratio) and the observation. Empty for the other condition types,
+    /// which are not decided by one report.
+    pub fn observe<'a>(
+        &self,
+        series: &[SeriesValue<'a>],
+    ) -> Vec<(&'a BTreeMap<String, String>, crate::eval::Observation)> {
+        use crate::eval::Observation;
+        match self {
+            Condition::Threshold {
+                metric,
+                labels,
+                op,
+                value,
+                clear,
+            } => series
+                .iter()
+                .filter(|(name, l, _)| name == metric && crate::matcher::matches_all(labels, l))
+                .map(|(_, l, v)| (*l, Observation::threshold(*op, *v, *value, *clear)))
+                .collect(),
+            Condition::Ratio {
+                numerator,
+                denominator,
+                scale,
+                op,
+                value,
+                clear,
+            } => {
+                let mut out = Vec::new();
+                for (_, n_labels, n) in series.iter().filter(|(name, l, _)| {
+                    *name == numerator.metric && crate::matcher::matches_all(&numerator.labels, l)
+                }) {
+                    // Same labels (fs.used_bytes{mount} / fs.total_bytes{mount}),
+                    // or a denominator without labels (a host-wide total).
+                    let d = series.iter().find(|(name, l, _)| {
+                        *name == denominator.metric
+                            && crate::matcher::matches_all(&denominator.labels, l)
+                            && (*l == *n_labels || l.is_empty())
+                    });
+                    if let Some((_, _, d)) = d.filter(|d| d.2 != 0.0) {
+                        let ratio = scale * n / d;
+                        out.push((
+                            *n_labels,
+                            Observation::threshold(*op, ratio, *value, *clear),
+                        ));
+                    }
+                }
+                out
+            }
+            Condition::Anomaly { .. }
+            | Condition::MetricMissing { .. }
+            | Condition::HostOffline { .. }
+            | Condition::CheckDown { .. } => Vec::new(),
+        }
+    }
+
+    /// The metric a condition's threshold is about, and the threshold.
+    pub fn threshold(&self) -> Option<(&str, f64)> {
+        match self {
+            Condition::Threshold { metric, value, .. } => Some((metric, *value)),
+            Condition::Ratio {
+                numerator, value, ..
+            } => Some((&numerator.metric, *value)),
+            _ => None,
+        }
+    }
+}
+
 /// A rule that cannot be used, and which field says why.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{field}: {message}")]
@@ -472,6 +545,43 @@ mod tests {
         r.repeat_interval_s = None;
         r.name = " ".into();
         assert_eq!(r.validate(&known).unwrap_err().field, "name");
+    }
+
+    #[test]
+    fn threshold_and_ratio_observe_the_series_they_select() {
+        let root: BTreeMap<String, String> = [("mount".to_string(), "/".to_string())].into();
+        let data: BTreeMap<String, String> = [("mount".to_string(), "/data".to_string())].into();
+        let none = BTreeMap::new();
+        let series = [
+            ("fs.used_bytes", &root, 95.0),
+            ("fs.total_bytes", &root, 100.0),
+            ("fs.used_bytes", &data, 10.0),
+            ("fs.total_bytes", &data, 100.0),
+            ("mem.used_bytes", &none, 3.0),
+            ("mem.total_bytes", &none, 4.0),
+        ];
+        let ratio = rule(serde_json::json!({
+            "name": "disk", "severity": "warning",
+            "condition": {"type": "ratio", "numerator": {"metric": "fs.used_bytes"},
+                          "denominator": {"metric": "fs.total_bytes"}, "scale": 100, "op": ">", "value": 90}
+        }))
+        .condition;
+        let seen = ratio.observe(&series);
+        assert_eq!(seen.len(), 2);
+        assert_eq!(
+            (seen[0].0, seen[0].1.breaching, seen[0].1.value),
+            (&root, true, Some(95.0))
+        );
+        assert_eq!((seen[1].0, seen[1].1.breaching), (&data, false));
+        let mem = rule(serde_json::json!({
+            "name": "mem", "severity": "warning",
+            "condition": {"type": "threshold", "metric": "mem.used_bytes", "op": ">=", "value": 3}
+        }))
+        .condition;
+        let seen = mem.observe(&series);
+        assert_eq!(seen.len(), 1);
+        assert!(seen[0].1.breaching);
+        assert_eq!(mem.threshold(), Some(("mem.used_bytes", 3.0)));
     }
 
     #[test]

@@ -465,61 +465,24 @@ impl Engine {
             .cloned()
             .collect();
         let now = crate::now_ms();
+        let series: Vec<lxmon_alert::rule::SeriesValue<'_>> = samples
+            .iter()
+            .map(|s| (s.name.as_str(), &s.labels, s.value))
+            .collect();
         for rule in rules {
             match &rule.def.condition {
-                Condition::Threshold {
-                    metric,
-                    labels,
-                    op,
-                    value,
-                    clear,
-                } => {
-                    for s in samples
-                        .iter()
-                        .filter(|s| &s.name == metric && matches_all(labels, &s.labels))
-                    {
-                        let obs = Observation::threshold(*op, s.value, *value, *clear);
+                Condition::Threshold { .. } | Condition::Ratio { .. } => {
+                    let threshold = rule.def.condition.threshold();
+                    for (labels, obs) in rule.def.condition.observe(&series) {
+                        let metric = threshold.map(|(m, v)| (m.to_string(), v));
                         self.observe(
                             &rule,
                             &meta,
                             host,
-                            &s.labels,
+                            labels,
                             obs,
                             now,
-                            Some((metric, *value)),
-                            Some(received),
-                        );
-                    }
-                }
-                Condition::Ratio {
-                    numerator,
-                    denominator,
-                    scale,
-                    op,
-                    value,
-                    clear,
-                } => {
-                    for n in samples.iter().filter(|s| {
-                        s.name == numerator.metric && matches_all(&numerator.labels, &s.labels)
-                    }) {
-                        let d = samples.iter().find(|s| {
-                            s.name == denominator.metric
-                                && matches_all(&denominator.labels, &s.labels)
-                                && (s.labels == n.labels || s.labels.is_empty())
-                        });
-                        let Some(d) = d.filter(|d| d.value != 0.0) else {
-                            continue;
-                        };
-                        let ratio = scale * n.value / d.value;
-                        let obs = Observation::threshold(*op, ratio, *value, *clear);
-                        self.observe(
-                            &rule,
-                            &meta,
-                            host,
-                            &n.labels,
-                            obs,
-                            now,
-                            Some((&numerator.metric, *value)),
+                            metric.as_ref().map(|(m, v)| (m, *v)),
                             Some(received),
                         );
                     }

@@ -12,6 +12,7 @@ use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use lxmon_alert::eval::Observation;
 use lxmon_alert::matcher::matches_all;
 use lxmon_alert::noise::{Maintenance, Routing, Silence};
 use lxmon_alert::rule::{Condition, RuleDefinition, Scope};
@@ -517,72 +518,27 @@ pub async fn preview_rule(
         .await?;
     let mut rows = Vec::new();
     for (host_id, hostname, values) in latest {
-        match &input.condition {
-            Condition::Threshold {
-                metric,
-                labels,
-                op,
-                value,
-                ..
-            } => {
-                for v in values
-                    .iter()
-                    .filter(|v| &v.name == metric && matches_all(labels, &v.labels))
-                {
-                    rows.push(PreviewRow {
-                        host_id,
-                        hostname: hostname.clone(),
-                        labels: v.labels.clone(),
-                        value: v.value,
-                        breaching: op.breaches(v.value, *value),
-                    });
-                }
-            }
-            Condition::Ratio {
-                numerator,
-                denominator,
-                scale,
-                op,
-                value,
-                ..
-            } => {
-                for n in values.iter().filter(|v| {
-                    v.name == numerator.metric && matches_all(&numerator.labels, &v.labels)
-                }) {
-                    let d = values.iter().find(|v| {
-                        v.name == denominator.metric
-                            && matches_all(&denominator.labels, &v.labels)
-                            && (v.labels == n.labels || v.labels.is_empty())
-                    });
-                    if let Some(d) = d.filter(|d| d.value != 0.0) {
-                        let r = scale * n.value / d.value;
-                        rows.push(PreviewRow {
-                            host_id,
-                            hostname: hostname.clone(),
-                            labels: n.labels.clone(),
-                            value: r,
-                            breaching: op.breaches(r, *value),
-                        });
-                    }
-                }
-            }
+        let series: Vec<lxmon_alert::rule::SeriesValue<'_>> = values
+            .iter()
+            .map(|v| (v.name.as_str(), &v.labels, v.value))
+            .collect();
+        let observed = match &input.condition {
+            // Not decided by one report: show the values they would watch.
             Condition::Anomaly { metric, labels, .. }
-            | Condition::MetricMissing { metric, labels, .. } => {
-                for v in values
-                    .iter()
-                    .filter(|v| &v.name == metric && matches_all(labels, &v.labels))
-                {
-                    rows.push(PreviewRow {
-                        host_id,
-                        hostname: hostname.clone(),
-                        labels: v.labels.clone(),
-                        value: v.value,
-                        breaching: false,
-                    });
-                }
-            }
-            Condition::HostOffline { .. } | Condition::CheckDown { .. } => {}
-        }
+            | Condition::MetricMissing { metric, labels, .. } => series
+                .iter()
+                .filter(|(name, l, _)| name == metric && matches_all(labels, l))
+                .map(|(_, l, v)| (*l, Observation::flag(false).with_value(*v)))
+                .collect(),
+            condition => condition.observe(&series),
+        };
+        rows.extend(observed.into_iter().map(|(labels, obs)| PreviewRow {
+            host_id,
+            hostname: hostname.clone(),
+            labels: labels.clone(),
+            value: obs.value.unwrap_or_default(),
+            breaching: obs.breaching,
+        }));
     }
     rows.truncate(1000);
     Ok(Json(rows))
