@@ -129,6 +129,126 @@ fn server_side_checks_run_on_schedule_and_change_state() {
     drop(server);
 }
 
+/// A TCP listener that accepts connections and never answers on them.
+fn hanging_target() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    port
+}
+
+fn metrics_text(api: &Api) -> String {
+    api.get("/metrics").body.as_str().unwrap().to_owned()
+}
+
+/// One sample (`name` with its labels, if any) from `/metrics` text.
+fn figure_in(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("{name} missing from /metrics:\n{text}"))
+        .parse()
+        .unwrap()
+}
+
+fn figure(api: &Api, name: &str) -> f64 {
+    figure_in(&metrics_text(api), name)
+}
+
+#[test]
+fn schedule_figures_reach_metrics_and_a_hanging_target_delays_nothing() {
+    let (_dir, _server, api) = server_with_fast_checks();
+    for name in [
+        "lxmon_check_runs_total",
+        "lxmon_check_runs_down_total",
+        "lxmon_check_runs_skipped_total",
+        "lxmon_check_runs_in_flight",
+        "lxmon_check_schedule_lag_seconds_count{lane=\"fast\"}",
+        "lxmon_check_schedule_lag_seconds_count{lane=\"slow\"}",
+        "lxmon_check_schedule_lag_max_seconds",
+    ] {
+        assert_eq!(figure(&api, name), 0.0, "{name} before any check");
+    }
+    assert_eq!(figure(&api, "lxmon_check_probe_slots_free"), 256.0);
+    let (port, _) = http_target();
+    let hanging = hanging_target();
+    for i in 0..3 {
+        create(
+            &api,
+            json!({"name": format!("hangs {i}"), "interval_s": 10, "timeout_s": 4, "retries": 0,
+                   "spec": {"type": "http", "url": format!("http://127.0.0.1:{hanging}/")}}),
+        );
+    }
+    let web = create(
+        &api,
+        json!({"name": "web", "interval_s": 10, "timeout_s": 2,
+               "spec": {"type": "http", "url": format!("http://127.0.0.1:{port}/")}}),
+    );
+    // The hanging probes are seen in flight, holding probe slots.
+    let mut in_flight = 0.0;
+    assert!(
+        wait_until(Duration::from_secs(20), || {
+            in_flight = figure(&api, "lxmon_check_runs_in_flight");
+            in_flight >= 1.0 && figure(&api, "lxmon_check_probe_slots_free") < 256.0
+        }),
+        "no run seen in flight"
+    );
+    // Every check finishes a run; the hanging ones time out as down.
+    assert!(
+        wait_until(Duration::from_secs(30), || figure(
+            &api,
+            "lxmon_check_runs_down_total"
+        ) >= 3.0),
+        "the hanging checks never finished"
+    );
+    wait_status(
+        &api,
+        web["id"].as_i64().unwrap(),
+        "up",
+        Duration::from_secs(5),
+    );
+    let runs = figure(&api, "lxmon_check_runs_total");
+    let lagged = figure(
+        &api,
+        "lxmon_check_schedule_lag_seconds_count{lane=\"fast\"}",
+    ) + figure(
+        &api,
+        "lxmon_check_schedule_lag_seconds_count{lane=\"slow\"}",
+    );
+    assert!(runs >= 4.0, "{runs} runs");
+    assert!(lagged >= runs, "every finished run had its lag recorded");
+    // Having hung for 4 s, the hanging checks run in the slow lane next time.
+    assert!(
+        wait_until(Duration::from_secs(20), || figure(
+            &api,
+            "lxmon_check_schedule_lag_seconds_count{lane=\"slow\"}"
+        ) >= 3.0),
+        "the hanging checks never ran in the slow lane"
+    );
+    // Runs start on time although three probes hang for 4 s each.
+    let max = figure(&api, "lxmon_check_schedule_lag_max_seconds");
+    assert!(max > 0.0 && max < 1.0, "lag max {max} s");
+    let text = metrics_text(&api);
+    assert!(
+        text.contains("# TYPE lxmon_check_schedule_lag_seconds histogram"),
+        "{text}"
+    );
+    for lane in ["fast", "slow"] {
+        let bucket = |le: &str| {
+            figure_in(
+                &text,
+                &format!("lxmon_check_schedule_lag_seconds_bucket{{lane=\"{lane}\",le=\"{le}\"}}"),
+            )
+        };
+        assert_eq!(bucket("1"), bucket("+Inf"), "{lane} lane: all within 1 s");
+    }
+    assert_eq!(figure(&api, "lxmon_check_runs_skipped_total"), 0.0);
+}
+
 #[test]
 fn test_now_and_bad_definitions() {
     let (_dir, _server, api) = server_with_fast_checks();

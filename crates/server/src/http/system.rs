@@ -41,7 +41,7 @@ pub async fn health(State(state): State<AppState>) -> Response {
 /// Prometheus text exposition of the server's own figures.
 pub async fn prometheus(State(state): State<AppState>) -> Response {
     let figures = state.blocking(|s| Ok((s.size_bytes()?, s.stats()?))).await;
-    let gauges: Vec<(&str, &str, f64)> = match &figures {
+    let mut gauges: Vec<(&str, &str, f64)> = match &figures {
         Ok((size, stats)) => vec![
             (
                 "lxmon_store_size_bytes",
@@ -76,6 +76,11 @@ pub async fn prometheus(State(state): State<AppState>) -> Response {
         ],
         Err(_) => Vec::new(),
     };
+    gauges.push((
+        "lxmon_check_probe_slots_free",
+        "Probe slots free for server-side checks and \"test now\".",
+        state.probe_slots.available_permits() as f64,
+    ));
     (
         [(
             header::CONTENT_TYPE,
