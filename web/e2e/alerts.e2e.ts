@@ -9,7 +9,7 @@ import { createServer, type Server as HttpServer } from "node:http";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { RESULTS_DIR, freePort, screenshot, setTheme, startStack, uiLogin, type Stack } from "./harness";
+import { RESULTS_DIR, apiCall, freePort, login, screenshot, setTheme, startStack, uiLogin, type Stack } from "./harness";
 
 let stack: Stack;
 let page: Page;
@@ -192,5 +192,27 @@ describe("alerting", () => {
     expect(await page.getByTestId("rule-metric").getAttribute("aria-invalid")).toBe("true");
     await ruleDialog().getByRole("button", { name: "Cancel" }).click();
     await ruleDialog().waitFor({ state: "detached" });
+  });
+
+  it("shows a reporter the alarms, rules and channels without controls", async () => {
+    const token = await login(stack.server.url, stack.server.password);
+    await apiCall(stack.server.url, token, "POST", "/api/users", { username: "watcher", password: "watcher-password-1", role: "tenant_reporter" });
+    await page.getByTestId("logout").click();
+    await uiLogin(page, "watcher", "watcher-password-1");
+    await page.locator('nav[aria-label="Main"] a[data-nav="alerts"]').first().click();
+    await alarmRow().waitFor();
+    expect(await alarmRow().getByRole("button").count()).toBe(0);
+    await page.locator('[data-tab="rules"]').click();
+    await page.locator(`[data-testid="rule-row"][data-name="${RULE}"]`).waitFor();
+    expect(await page.getByTestId("add-rule").count()).toBe(0);
+    await page.locator('[data-tab="channels"]').click();
+    await page.locator('[data-testid="channel-row"][data-name="receiver"]').waitFor();
+    expect(await page.getByTestId("add-channel").count()).toBe(0);
+    expect(await page.getByTestId("channel-test").count()).toBe(0);
+    expect(await page.getByTestId("routing-save").count()).toBe(0);
+    await page.locator('[data-tab="silences"]').click();
+    await page.locator('[data-testid="silence-row"]').first().waitFor();
+    expect(await page.getByTestId("add-silence").count()).toBe(0);
+    expect(await page.getByTestId("add-webhook").count()).toBe(0);
   });
 });

@@ -192,7 +192,7 @@ export function AlarmPage({ id }: { id: number }) {
           initial={matchersForAlert(a)}
           onClose={close}
           onCreated={(s) => {
-            setNotice(`Silence ${s.id} is on until ${new Date(s.ends_at).toLocaleString()}.`);
+            setNotice(`Silenced until ${new Date(s.ends_at).toLocaleString()}: matching alarms are not notified.`);
             close();
             reload();
           }}

@@ -188,7 +188,7 @@ export function AlarmsPage() {
           initial={matchersForAlert(open.alert)}
           onClose={close}
           onCreated={(s) => {
-            setNotice(`Silence ${s.id} is on until ${new Date(s.ends_at).toLocaleString()}.`);
+            setNotice(`Silenced until ${new Date(s.ends_at).toLocaleString()}: matching alarms are not notified.`);
             close();
             reload();
           }}

@@ -13,7 +13,7 @@ export type AlertTab = (typeof TABS)[number]["key"];
 
 export function AlertTabs({ current }: { current: AlertTab }) {
   return (
-    <nav aria-label="Alerting" className="-mb-1 flex flex-wrap gap-1 border-b border-slate-200 dark:border-slate-800">
+    <nav aria-label="Alerting" className="flex flex-wrap gap-1 border-b border-slate-200 dark:border-slate-800">
       {TABS.map((t) => (
         <a
           key={t.key}

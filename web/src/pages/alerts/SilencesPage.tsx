@@ -122,7 +122,7 @@ function SilencesCard({ admin, onNotice }: { admin: boolean; onNotice: (text: st
         <SilenceDialog
           onClose={close}
           onCreated={(s) => {
-            onNotice(`Silence ${s.id} is on until ${new Date(s.ends_at).toLocaleString()}.`);
+            onNotice(`Silenced until ${new Date(s.ends_at).toLocaleString()}: matching alarms are not notified.`);
             silences.reload();
             close();
           }}
