@@ -49,9 +49,9 @@ describe("administration", () => {
   it("logs the admin in and offers every admin page", async () => {
     await page.goto(stack.baseUrl + "/");
     await uiLogin(page, "admin", stack.server.password);
-    for (const name of ["users", "tenants", "keys", "audit"]) expect(await nav(name).count()).toBe(1);
+    for (const name of ["alerts", "users", "tenants", "keys", "audit"]) expect(await nav(name).count()).toBe(1);
     // Pages still to come stay marked as such.
-    expect(await page.locator('nav[aria-label="Main"]').first().getByText("Alarms").count()).toBe(1);
+    expect(await page.locator('nav[aria-label="Main"]').first().getByText("Commands").count()).toBe(1);
   });
 
   it("creates a reporter with a password", async () => {

@@ -6,6 +6,23 @@ import { endSession, getSession } from "./session";
 import { getActingTenant } from "./tenant";
 import type {
   AgentKeyView,
+  Alert,
+  AlertDetail,
+  ChannelInput,
+  ChannelTestResult,
+  ChannelView,
+  Maintenance,
+  MaintenanceView,
+  NotificationRecord,
+  PreviewInput,
+  PreviewRow,
+  RuleDefinition,
+  RuleView,
+  Routing,
+  Silence,
+  SilenceView,
+  WebhookInput,
+  WebhookView,
   AuditPage,
   BodyOf,
   CheckInput,
@@ -142,6 +159,7 @@ export type MetricsQuery = QueryOf<"/api/servers/{id}/metrics", "get">;
 export type AuditQuery = QueryOf<"/api/audit", "get">;
 export type HistoryQuery = QueryOf<"/api/servers/{id}/commands", "get">;
 export type CheckResultsQuery = QueryOf<"/api/checks/{id}/results", "get">;
+export type AlertsQuery = QueryOf<"/api/alerts", "get">;
 
 const seg = encodeURIComponent;
 
@@ -290,5 +308,89 @@ export const api = {
   },
   deleteStatusPage(id: number): Promise<void> {
     return request<void>(`/api/status-pages/${id}`, { method: "DELETE" });
+  },
+
+  // --- alerting ---
+  alerts(query: AlertsQuery, signal?: AbortSignal): Promise<Alert[]> {
+    return request<Ok<"/api/alerts", "get">>("/api/alerts", { query: { ...query }, signal });
+  },
+  alert(id: number, signal?: AbortSignal): Promise<AlertDetail> {
+    return request<Ok<"/api/alerts/{id}", "get">>(`/api/alerts/${id}`, { signal });
+  },
+  /** Acknowledges an alarm (`ack: false` takes the acknowledgement back). */
+  ackAlert(id: number, body: BodyOf<"/api/alerts/{id}/ack", "post">): Promise<Alert> {
+    return request<Ok<"/api/alerts/{id}/ack", "post">>(`/api/alerts/${id}/ack`, { method: "POST", body });
+  },
+  assignAlert(id: number, assignee: string | null): Promise<Alert> {
+    return request<Ok<"/api/alerts/{id}/assign", "post">>(`/api/alerts/${id}/assign`, { method: "POST", body: { assignee } satisfies BodyOf<"/api/alerts/{id}/assign", "post"> });
+  },
+  notifications(query: QueryOf<"/api/notifications", "get">, signal?: AbortSignal): Promise<NotificationRecord[]> {
+    return request<Ok<"/api/notifications", "get">>("/api/notifications", { query: { ...query }, signal });
+  },
+  rules(signal?: AbortSignal): Promise<RuleView[]> {
+    return request<Ok<"/api/alert-rules", "get">>("/api/alert-rules", { signal });
+  },
+  createRule(body: RuleDefinition): Promise<RuleView> {
+    return request<Created<"/api/alert-rules", "post">>("/api/alert-rules", { method: "POST", body });
+  },
+  updateRule(id: number, body: RuleDefinition): Promise<RuleView> {
+    return request<Ok<"/api/alert-rules/{id}", "put">>(`/api/alert-rules/${id}`, { method: "PUT", body });
+  },
+  deleteRule(id: number): Promise<void> {
+    return request<void>(`/api/alert-rules/${id}`, { method: "DELETE" });
+  },
+  /** The series a condition would watch now, with their latest values. */
+  previewRule(body: PreviewInput, signal?: AbortSignal): Promise<PreviewRow[]> {
+    return request<Ok<"/api/alert-rules/preview", "post">>("/api/alert-rules/preview", { method: "POST", body, signal });
+  },
+  channels(signal?: AbortSignal): Promise<ChannelView[]> {
+    return request<Ok<"/api/channels", "get">>("/api/channels", { signal });
+  },
+  createChannel(body: ChannelInput): Promise<ChannelView> {
+    return request<Created<"/api/channels", "post">>("/api/channels", { method: "POST", body });
+  },
+  updateChannel(id: number, body: ChannelInput): Promise<ChannelView> {
+    return request<Ok<"/api/channels/{id}", "put">>(`/api/channels/${id}`, { method: "PUT", body });
+  },
+  deleteChannel(id: number): Promise<void> {
+    return request<void>(`/api/channels/${id}`, { method: "DELETE" });
+  },
+  testChannel(id: number): Promise<ChannelTestResult> {
+    return request<Ok<"/api/channels/{id}/test", "post">>(`/api/channels/${id}/test`, { method: "POST" });
+  },
+  routing(signal?: AbortSignal): Promise<Routing> {
+    return request<Ok<"/api/alert-routing", "get">>("/api/alert-routing", { signal });
+  },
+  putRouting(body: Routing): Promise<Routing> {
+    return request<Ok<"/api/alert-routing", "put">>("/api/alert-routing", { method: "PUT", body });
+  },
+  silences(signal?: AbortSignal): Promise<SilenceView[]> {
+    return request<Ok<"/api/silences", "get">>("/api/silences", { signal });
+  },
+  createSilence(body: Silence): Promise<SilenceView> {
+    return request<Created<"/api/silences", "post">>("/api/silences", { method: "POST", body });
+  },
+  /** Ends a silence now. */
+  endSilence(id: number): Promise<void> {
+    return request<void>(`/api/silences/${id}`, { method: "DELETE" });
+  },
+  maintenanceWindows(signal?: AbortSignal): Promise<MaintenanceView[]> {
+    return request<Ok<"/api/maintenance-windows", "get">>("/api/maintenance-windows", { signal });
+  },
+  createMaintenance(body: Maintenance): Promise<MaintenanceView> {
+    return request<Created<"/api/maintenance-windows", "post">>("/api/maintenance-windows", { method: "POST", body });
+  },
+  deleteMaintenance(id: number): Promise<void> {
+    return request<void>(`/api/maintenance-windows/${id}`, { method: "DELETE" });
+  },
+  incomingWebhooks(signal?: AbortSignal): Promise<WebhookView[]> {
+    return request<Ok<"/api/incoming-webhooks", "get">>("/api/incoming-webhooks", { signal });
+  },
+  /** Creates an incoming webhook; the answer holds its signing secret, once. */
+  createIncomingWebhook(body: WebhookInput): Promise<WebhookView> {
+    return request<Created<"/api/incoming-webhooks", "post">>("/api/incoming-webhooks", { method: "POST", body });
+  },
+  deleteIncomingWebhook(id: number): Promise<void> {
+    return request<void>(`/api/incoming-webhooks/${id}`, { method: "DELETE" });
   },
 };

@@ -8,6 +8,8 @@
 //   event: command data: {"type":"command","command_id":7,"host_id":1,"status":"running","output":"<new chunk>"}
 //   event: check   data: {"type":"check","check_id":3,"status":"up"|"down","error":<string>|null}
 //                  (sent when a health check changes state, not on every run)
+//   event: alert   data: {"type":"alert","alert_id":5,"state":"firing","severity":"critical","name":"High CPU"}
+//                  (sent when an alarm changes: fires, resolves, is acknowledged)
 //
 // One connection is shared by every subscriber. While it is down, pages poll
 // instead (see `useStreamConnected`), so a server without the stream still works.
@@ -24,12 +26,14 @@ export type ReportEvent = Extract<WireEvent, { type: "report" }>;
 export type HostEvent = Extract<WireEvent, { type: "host" }>;
 export type CommandEvent = Extract<WireEvent, { type: "command" }>;
 export type CheckEvent = Extract<WireEvent, { type: "check" }>;
+export type AlertEvent = Extract<WireEvent, { type: "alert" }>;
 
 export type LiveEvent =
   | { type: "report"; data: ReportEvent }
   | { type: "host"; data: HostEvent }
   | { type: "command"; data: CommandEvent }
-  | { type: "check"; data: CheckEvent };
+  | { type: "check"; data: CheckEvent }
+  | { type: "alert"; data: AlertEvent };
 
 type EventListener = (event: LiveEvent) => void;
 type StateListener = (connected: boolean) => void;
@@ -101,6 +105,10 @@ function open() {
   es.addEventListener("check", (e) => {
     const data = parse<CheckEvent>((e as MessageEvent<string>).data, (v) => typeof v.check_id === "number" && typeof v.status === "string");
     if (data) dispatch({ type: "check", data });
+  });
+  es.addEventListener("alert", (e) => {
+    const data = parse<AlertEvent>((e as MessageEvent<string>).data, (v) => typeof v.alert_id === "number" && typeof v.state === "string");
+    if (data) dispatch({ type: "alert", data });
   });
   es.onerror = () => {
     setConnected(false);

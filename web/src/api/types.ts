@@ -41,6 +41,23 @@ export type CheckSeries = Schemas["CheckSeries"];
 export type TestOutcome = Schemas["TestOutcome"];
 export type StatusPage = Schemas["StatusPage"];
 export type StatusPageInput = Schemas["StatusPageInput"];
+export type Alert = Schemas["Alert"];
+export type AlertDetail = Schemas["AlertDetail"];
+export type NotificationRecord = Schemas["NotificationRecord"];
+export type RuleDefinition = Schemas["RuleDefinition"];
+export type RuleView = Schemas["RuleView"];
+export type PreviewInput = Schemas["PreviewInput"];
+export type PreviewRow = Schemas["PreviewRow"];
+export type ChannelInput = Schemas["ChannelInput"];
+export type ChannelView = Schemas["ChannelView"];
+export type ChannelTestResult = Schemas["TestResult"];
+export type Routing = Schemas["Routing"];
+export type Silence = Schemas["Silence"];
+export type SilenceView = Schemas["SilenceView"];
+export type Maintenance = Schemas["Maintenance"];
+export type MaintenanceView = Schemas["MaintenanceView"];
+export type WebhookInput = Schemas["WebhookInput"];
+export type WebhookView = Schemas["WebhookView"];
 
 /** The JSON body of a path's 200 answer. */
 export type Ok<P extends keyof paths, M extends keyof paths[P]> = paths[P][M] extends {

@@ -10,6 +10,11 @@ import { Layout, type ActivePage } from "../components/Layout";
 import { useActingTenant } from "../hooks/useActingTenant";
 import { isPlatformAdmin, isTenantAdmin } from "../lib/access";
 import { AccountPage } from "../pages/account/AccountPage";
+import { AlarmPage } from "../pages/alerts/AlarmPage";
+import { AlarmsPage } from "../pages/alerts/AlarmsPage";
+import { ChannelsPage } from "../pages/alerts/ChannelsPage";
+import { RulesPage } from "../pages/alerts/RulesPage";
+import { SilencesPage } from "../pages/alerts/SilencesPage";
 import { AuditPage } from "../pages/admin/AuditPage";
 import { CheckPage } from "../pages/checks/CheckPage";
 import { ChecksPage } from "../pages/checks/ChecksPage";
@@ -80,6 +85,12 @@ function activePage(route: Route): ActivePage {
     case "checks":
     case "check":
       return "checks";
+    case "alarms":
+    case "alarm":
+    case "alert-rules":
+    case "alert-channels":
+    case "alert-silences":
+      return "alerts";
     default:
       return null;
   }
@@ -96,6 +107,16 @@ function Page({ route, search }: { route: Route; search: string }) {
       return <ChecksPage />;
     case "check":
       return <CheckPage key={route.id} id={route.id} search={search} />;
+    case "alarms":
+      return <AlarmsPage />;
+    case "alarm":
+      return <AlarmPage key={route.id} id={route.id} />;
+    case "alert-rules":
+      return <RulesPage />;
+    case "alert-channels":
+      return <ChannelsPage />;
+    case "alert-silences":
+      return <SilencesPage />;
     case "account":
       return <AccountPage />;
     case "users":

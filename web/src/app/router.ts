@@ -8,6 +8,9 @@ export type Route =
   | { page: "server"; id: number }
   | { page: "checks" }
   | { page: "check"; id: number }
+  | { page: "alarms" }
+  | { page: "alarm"; id: number }
+  | { page: "alert-rules" | "alert-channels" | "alert-silences" }
   | { page: "users" | "tenants" | "keys" | "audit" | "account" | "invite" }
   | { page: "coming-soon"; name: string }
   | { page: "not-found"; path: string };
@@ -36,9 +39,14 @@ export function parseRoute(pathname: string): Route {
   if (/^\/checks\/?$/.test(pathname)) return { page: "checks" };
   const check = /^\/checks\/(\d+)\/?$/.exec(pathname);
   if (check) return { page: "check", id: Number(check[1]) };
+  if (/^\/(alarms|alerts)\/?$/.test(pathname)) return { page: "alarms" };
+  const alarm = /^\/alarms\/(\d+)\/?$/.exec(pathname);
+  if (alarm) return { page: "alarm", id: Number(alarm[1]) };
+  const alerting = /^\/alerts\/(rules|channels|silences)\/?$/.exec(pathname);
+  if (alerting) return { page: `alert-${alerting[1] as "rules" | "channels" | "silences"}` };
   const admin = /^\/(users|tenants|keys|audit|account|invite)\/?$/.exec(pathname);
   if (admin) return { page: admin[1] as "users" | "tenants" | "keys" | "audit" | "account" | "invite" };
-  const soon = /^\/(commands|alarms|rules|channels)\/?$/.exec(pathname);
+  const soon = /^\/(commands)\/?$/.exec(pathname);
   if (soon) return { page: "coming-soon", name: soon[1]! };
   return { page: "not-found", path: pathname };
 }

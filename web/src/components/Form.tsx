@@ -33,6 +33,16 @@ export function Field({ label, hint, error, children, className = "" }: { label:
   );
 }
 
+/** A checkbox with its label beside it. */
+export function Checkbox({ label, checked, onChange, testId }: { label: ReactNode; checked: boolean; onChange: (e: React.ChangeEvent<HTMLInputElement>) => void; testId?: string }) {
+  return (
+    <label className="flex items-center gap-2 py-1.5 text-sm">
+      <input type="checkbox" className="accent-sky-600" checked={checked} onChange={onChange} data-testid={testId} />
+      {label}
+    </label>
+  );
+}
+
 /** A failed submission, in words. */
 export function FormError({ error }: { error: unknown }) {
   if (error === null || error === undefined) return null;

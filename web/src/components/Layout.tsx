@@ -9,6 +9,7 @@ import { useMe } from "../app/me";
 import { handleLinkClick, navigate } from "../app/router";
 import { setTheme, useTheme } from "../app/theme";
 import { useActingTenant } from "../hooks/useActingTenant";
+import { useFiringCount } from "../hooks/useFiringCount";
 import { useResource } from "../hooks/useResource";
 import { isPlatformAdmin, navEntries, type NavKey } from "../lib/access";
 
@@ -17,7 +18,7 @@ export type ActivePage = NavKey | "account" | null;
 const LINK_CLASS =
   "block rounded-md px-3 py-1.5 font-medium text-slate-700 hover:bg-slate-200 focus-visible:outline-2 focus-visible:outline-sky-500 aria-[current=page]:bg-sky-100 aria-[current=page]:text-sky-900 dark:text-slate-200 dark:hover:bg-slate-800 dark:aria-[current=page]:bg-sky-950 dark:aria-[current=page]:text-sky-200";
 
-function NavLinks({ active, onNavigate }: { active: ActivePage; onNavigate: () => void }) {
+function NavLinks({ active, onNavigate, firing }: { active: ActivePage; onNavigate: () => void; firing: number | null }) {
   const { role } = useMe();
   const entries = navEntries(role);
   return (
@@ -33,9 +34,15 @@ function NavLinks({ active, onNavigate }: { active: ActivePage; onNavigate: () =
                 onNavigate();
               }}
               aria-current={active === entry.key ? "page" : undefined}
-              className={LINK_CLASS}
+              className={`${LINK_CLASS} ${entry.key === "alerts" ? "flex items-center justify-between" : ""}`}
             >
               {entry.label}
+              {entry.key === "alerts" && firing !== null && firing > 0 && (
+                <span className="rounded-full bg-rose-600 px-1.5 text-xs font-semibold text-white tabular-nums" data-testid="firing-count" title={`${firing} firing`}>
+                  {firing}
+                  <span className="sr-only"> firing</span>
+                </span>
+              )}
             </a>
           </li>
         ) : (
@@ -131,6 +138,7 @@ function Brand() {
 export function Layout({ onLogout, active, children }: { onLogout: () => void; active: ActivePage; children: ReactNode }) {
   const [menuOpen, setMenuOpen] = useState(false);
   const me = useMe();
+  const firing = useFiringCount();
   return (
     <div className="flex min-h-dvh flex-col md:flex-row">
       <a href="#main" className="sr-only focus:not-sr-only focus:absolute focus:top-2 focus:left-2 focus:z-50 focus:rounded focus:bg-white focus:px-3 focus:py-2 dark:focus:bg-slate-900">
@@ -141,7 +149,7 @@ export function Layout({ onLogout, active, children }: { onLogout: () => void; a
           <Brand />
         </div>
         <nav aria-label="Main">
-          <NavLinks active={active} onNavigate={() => undefined} />
+          <NavLinks active={active} onNavigate={() => undefined} firing={firing} />
         </nav>
       </aside>
       <div className="flex min-w-0 flex-1 flex-col">
@@ -174,7 +182,7 @@ export function Layout({ onLogout, active, children }: { onLogout: () => void; a
         </header>
         {menuOpen && (
           <nav id="mobile-nav" aria-label="Main" className="border-b border-slate-200 bg-slate-100 p-2 md:hidden dark:border-slate-800 dark:bg-slate-900">
-            <NavLinks active={active} onNavigate={() => setMenuOpen(false)} />
+            <NavLinks active={active} onNavigate={() => setMenuOpen(false)} firing={firing} />
           </nav>
         )}
         <main id="main" tabIndex={-1} className="flex min-w-0 flex-1 flex-col p-3 outline-none sm:p-4">

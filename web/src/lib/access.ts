@@ -30,7 +30,7 @@ export function grantableRoles(callerRole: string | undefined): Role[] {
   return isPlatformAdmin(callerRole) ? ["tenant_reporter", "tenant_admin", "platform_admin"] : ["tenant_reporter", "tenant_admin"];
 }
 
-export type NavKey = "overview" | "checks" | "users" | "tenants" | "keys" | "audit";
+export type NavKey = "overview" | "alerts" | "checks" | "users" | "tenants" | "keys" | "audit";
 
 export interface NavEntry {
   label: string;
@@ -45,9 +45,7 @@ export function navEntries(role: string | undefined): NavEntry[] {
   const entries: (NavEntry | false)[] = [
     { label: "Fleet overview", href: "/", key: "overview" },
     { label: "Commands", href: null },
-    { label: "Alarms", href: null },
-    { label: "Rules", href: null },
-    { label: "Channels", href: null },
+    { label: "Alerts", href: "/alarms", key: "alerts" },
     { label: "Checks", href: "/checks", key: "checks" },
     admin && { label: "Users", href: "/users", key: "users" },
     isPlatformAdmin(role) && { label: "Tenants", href: "/tenants", key: "tenants" },

@@ -2,12 +2,12 @@
 // server would, the server's 422s put on their field, and "Test now", which
 // runs the definition once from the server without saving it.
 
-import { useState, type ReactNode } from "react";
+import { useState } from "react";
 import { ApiError, api } from "../../api/client";
 import type { CheckView, Server, TestOutcome } from "../../api/types";
 import { Badge } from "../../components/Badge";
 import { Dialog } from "../../components/Dialog";
-import { Field, FormError } from "../../components/Form";
+import { Checkbox, Field, FormError } from "../../components/Form";
 import { StatusBadge } from "../../components/StatusBadge";
 import { useAction } from "../../hooks/useAction";
 import {
@@ -265,15 +265,6 @@ export function CheckDialog({ check, servers, onClose, onSaved }: { check?: Chec
         </div>
       </form>
     </Dialog>
-  );
-}
-
-function Checkbox({ label, checked, onChange }: { label: ReactNode; checked: boolean; onChange: (e: React.ChangeEvent<HTMLInputElement>) => void }) {
-  return (
-    <label className="flex items-center gap-2 py-1.5 text-sm">
-      <input type="checkbox" className="accent-sky-600" checked={checked} onChange={onChange} />
-      {label}
-    </label>
   );
 }
 
