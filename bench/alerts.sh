@@ -6,7 +6,8 @@
 # whole run, and bench/alerts_latency.py: a webhook receiver on loopback
 # plus a probe host with its own agent key that alternates breaching and
 # normal values every PERIOD seconds, BREACHES times.
-# Writes $BENCH_OUT/alerts.json (default bench/out).
+# Writes $BENCH_OUT/alerts.json (default bench/out), plus each run's loadgen
+# and server logs there.
 #
 # Knobs (environment): AGENTS=1000 ALERT_INTERVAL=10 BREACHES=150
 # PERIOD=1 GROUP_WAITS="200" (e.g. "200 0": one run per group_wait;
@@ -47,14 +48,16 @@ for gw in $GROUP_WAITS; do
   kill -0 "$lg_pid" 2>/dev/null && lg_alive=true || lg_alive=false
   wait "$lg_pid" || { cat "$WORK/$name.loadgen.log" >&2; echo "loadgen failed" >&2; exit 1; }
   stop_pid "$SERVER_PID"
+  cp "$WORK/$name.loadgen.log" "$OUT_DIR/$name.loadgen.log"; cp "$data.server.log" "$OUT_DIR/$name.server.log"
   results+=("$(jq -n --arg name "$name" --argjson gw "$gw" --argjson probe "$probe" \
     --argjson loadgen "$(cat "$WORK/$name.loadgen.json")" --argjson lg_alive "$lg_alive" --argjson probe_s "$probe_s" \
     --arg cmd "lxmon-server --listen 127.0.0.1:0 --data-dir DIR --config server.toml([alerts] group_wait_ms=$gw) --durability power --alert-group-interval 0; lxmon-loadgen --server URL --keys KEYS($AGENTS) --server-pid PID --mode live --interval $ALERT_INTERVAL --duration $duration; python3 bench/alerts_latency.py URL PASSWORD PROBE_KEY $BREACHES $PERIOD $AGENTS" \
     --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" \
     '{name: $name, group_wait_ms: $gw, command: $cmd, loadavg_after: $load, probe_s: $probe_s,
       loadgen_outlasted_probe: $lg_alive, probe: $probe,
-      loadgen: {agents: $loadgen.agents, interval_s: $loadgen.interval_s, errors: $loadgen.errors,
-                latency_ms: $loadgen.latency_ms, samples_per_s: $loadgen.samples_per_s}}')")
+      loadgen: {agents: $loadgen.agents, interval_s: $loadgen.interval_s, requests: $loadgen.requests,
+                errors: $loadgen.errors, status: $loadgen.status, latency_ms: $loadgen.latency_ms,
+                samples_per_s: $loadgen.samples_per_s}}')")
   jq -c '{name, latency_ms: .probe.latency_ms, server: .probe.server_histogram, misses: .probe.misses,
           ingest_rtt_ms: .probe.probe_ingest_rtt_ms, loadgen_errors: .loadgen.errors, loadgen_outlasted_probe}' <<<"${results[-1]}" >&2
 done
