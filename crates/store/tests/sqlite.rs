@@ -584,3 +584,46 @@ fn alerts_keep_their_history_ack_and_tenant() {
     assert_eq!(store.prune_alerts(now + 1).unwrap(), 1);
     assert_eq!(store.alerts(&filter(&[])).unwrap().len(), 1);
 }
+
+#[test]
+fn registrations_wait_for_the_ingest_writer_instead_of_failing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = std::sync::Arc::new(open(&dir));
+    let tenant = store.default_tenant();
+    let busy_host = host(&store);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (store, stop) = (store.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut seq = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                seq += 1;
+                store
+                    .ingest(
+                        tenant,
+                        busy_host,
+                        vec![report(seq, now() + seq as i64, 1.0)],
+                    )
+                    .unwrap();
+            }
+            seq
+        })
+    };
+    // Each registration reads the key, then writes: under concurrent
+    // commits a deferred transaction would fail with "database is locked".
+    for i in 0..400 {
+        let key_id = format!("reg{i}");
+        store
+            .create_agent_key(tenant, "k", &key_id, &[1; 32])
+            .unwrap();
+        let reg = HostRegistration {
+            hostname: format!("host-{i}"),
+            ..Default::default()
+        };
+        store
+            .register_host(tenant, &key_id, &reg)
+            .unwrap_or_else(|e| panic!("registration {i}: {e}"));
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(writer.join().unwrap() > 10, "the writer was busy meanwhile");
+}

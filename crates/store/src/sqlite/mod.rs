@@ -121,7 +121,12 @@ impl SqliteStore {
         {
             std::fs::create_dir_all(dir)?;
         }
-        let meta = open_connection(&options.path, options.durability)?;
+        let mut meta = open_connection(&options.path, options.durability)?;
+        // Transactions on this connection read, then write. A deferred one
+        // that read before the ingest writer committed cannot upgrade to a
+        // write (SQLITE_BUSY at once, the busy timeout does not apply);
+        // taking the write lock at BEGIN makes them wait their turn instead.
+        meta.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
         meta.execute_batch(include_str!("schema.sql"))?;
         meta.execute(
             "INSERT OR IGNORE INTO tenants (id, name, created_at) VALUES (1, 'default', ?1)",
