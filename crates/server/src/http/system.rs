@@ -81,6 +81,11 @@ pub async fn prometheus(State(state): State<AppState>) -> Response {
         "Probe slots free for server-side checks and \"test now\".",
         state.probe_slots.available_permits() as f64,
     ));
+    gauges.push((
+        "lxmon_alert_inputs_dropped",
+        "Reports not evaluated for alerts because the engine's queue was full (the host's next report is).",
+        state.alerts.dropped.load(std::sync::atomic::Ordering::Relaxed) as f64,
+    ));
     (
         [(
             header::CONTENT_TYPE,
