@@ -11,6 +11,8 @@
     peers.py upload KIND URL DIR [KEYS_FILE]
         Posts DIR's bodies (KIND lxmon, vm or prom) with 4 connections; a
         host's bodies always go in order on the same connection.
+    peers.py register LXMON_URL DIR KEYS_FILE
+        Registers the hosts of DIR's lxmon batches before the timed upload.
     peers.py footprint EXPORTER_URL EXPORTER_PID AGENT_PID LXMON_URL WARMUP DURATION
         Scrapes node_exporter every second the way Prometheus does (its
         Accept header, gzip) while lxmon-agent reports every second; over the
@@ -265,6 +267,31 @@ def upload(kind, url, d, keys_file=None):
     print(json.dumps(result))
 
 
+def register(url, d, keys_file):
+    """Registers each host's agent, as lxmon-agent does on start (and the
+    loadgen before its runs), so the timed upload is ingest only."""
+    keys = [l.strip() for l in open(keys_file) if l.strip() and " " not in l.strip()]
+    conn = connect(url)
+    n = 0
+    for name in sorted(os.listdir(d)):
+        if not name.endswith("-000.ndjson.gz"):
+            continue
+        h = int(name.split("-")[0])
+        with gzip.open(os.path.join(d, name), "rt") as f:
+            r = json.loads(f.readline())
+        info = r.get("info") or {}
+        body = {"hostname": r["host"]["hostname"], "machine_id": r["host"]["machine_id"],
+                "os": info.get("os", ""), "arch": info.get("arch", ""), "kernel": info.get("kernel", ""),
+                "version": info.get("agent_version", ""), "labels": {}, "actions": []}
+        conn.request("POST", "/api/agent/register", body=json.dumps(body),
+                     headers={"content-type": "application/json", "authorization": f"Bearer {keys[h]}"})
+        resp = conn.getresponse()
+        text = resp.read()
+        assert resp.status == 200, (resp.status, text[:300])
+        n += 1
+    print(json.dumps({"registered": n}))
+
+
 # --- footprint -------------------------------------------------------------
 
 # What Prometheus 2.42 sends when it scrapes.
@@ -393,4 +420,4 @@ def query(kind, url, meta_file, runs, password=None):
 
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
-    {"convert": convert, "upload": upload, "footprint": footprint, "query": query}[cmd](*args)
+    {"convert": convert, "upload": upload, "register": register, "footprint": footprint, "query": query}[cmd](*args)

@@ -73,6 +73,17 @@ build_release
 [ -x "$BIN/lxmon-agent" ] || { echo "missing $BIN/lxmon-agent" >&2; exit 1; }
 new_workdir
 
+# The data of (2) is generated and converted while (1) runs (it would
+# otherwise take a minute of its own): lxmon-loadgen generate, then peers.py.
+log "data: lxmon-loadgen generate --agents $PEER_HOSTS --reports $((PEER_HOURS * 360)) --interval 10, converting in the background"
+(
+  "$BIN/lxmon-loadgen" generate --agents "$PEER_HOSTS" --reports $((PEER_HOURS * 360)) --interval 10 --seed 1 >"$WORK/gen.ndjson"
+  nice -n 5 python3 "$PY" convert "$WORK/gen.ndjson" "$WORK/bodies" >"$WORK/convert.json"
+  rm -f "$WORK/gen.ndjson"
+) &
+CONVERT_PID=$!
+STARTED_PIDS+=("$CONVERT_PID")
+
 # --- (1) agent footprint -------------------------------------------------------
 create_keys "$WORK/agent-server" 1 "$WORK/agent.key"
 SERVER_LOG_LEVEL=warn start_server "$WORK/agent-server" --durability process
@@ -97,12 +108,10 @@ footprint="$(python3 "$PY" footprint "http://127.0.0.1:$ne_port" "$NE_PID" "$AGE
   "$FOOTPRINT_WARMUP" "$FOOTPRINT_DURATION")"
 stop_pid "$AGENT_PID"; stop_pid "$NE_PID"; stop_pid "$AGENT_SERVER_PID"
 jq -c . <<<"$footprint" >&2
+wait "$CONVERT_PID" || { echo "generating the data failed" >&2; exit 1; }
 
 # --- (2) the same data in each store ---------------------------------------------
-log "data: lxmon-loadgen generate --agents $PEER_HOSTS --reports $((PEER_HOURS * 360)) --interval 10"
-"$BIN/lxmon-loadgen" generate --agents "$PEER_HOSTS" --reports $((PEER_HOURS * 360)) --interval 10 --seed 1 >"$WORK/gen.ndjson"
-conv="$(python3 "$PY" convert "$WORK/gen.ndjson" "$WORK/bodies")"
-rm -f "$WORK/gen.ndjson"
+conv="$(cat "$WORK/convert.json")"
 meta="$WORK/bodies/meta.json"
 samples="$(jq .samples "$meta")"
 log "data: $samples samples, $(jq .series "$meta") series"
@@ -125,6 +134,7 @@ measure_upload() {
 lx="$WORK/lxmon"
 create_keys "$lx" "$PEER_HOSTS" "$WORK/lxmon.keys"
 SERVER_LOG_LEVEL=warn start_server "$lx" --durability process
+python3 "$PY" register "$SERVER_URL" "$WORK/bodies/lxmon" "$WORK/lxmon.keys" >/dev/null
 sleep 1
 measure_upload lxmon "$SERVER_URL" "$SERVER_PID" "$WORK/lxmon.keys"
 lx_upload="$UPLOAD" lx_cpu="$INGEST_CPU"
