@@ -17,8 +17,9 @@
         Scrapes node_exporter every second the way Prometheus does (its
         Accept header, gzip) while lxmon-agent reports every second; over the
         same window reads both processes' CPU and RSS from /proc.
-    peers.py query KIND URL META RUNS [PASSWORD]
-        RUNS range queries of one host's 20 series over 1 h at 10 s steps.
+    peers.py query META RUNS LXMON_PASSWORD KIND=URL...
+        RUNS rounds of range queries of one host's 20 series over 1 h at
+        10 s steps, the stores taking turns within each round.
 
 Prints one JSON object on stdout.
 """
@@ -366,8 +367,9 @@ def footprint(exporter_url, exporter_pid, agent_pid, lxmon_url, warmup, duration
 
 # --- query -----------------------------------------------------------------
 
-def query(kind, url, meta_file, runs, password=None):
-    meta = json.load(open(meta_file))
+def make_query(kind, url, meta, password=None):
+    """One store's range query of one host's 20 series: a function that runs
+    it and returns (series, points)."""
     q = meta["query"]
     frm, to = meta["query_from_ms"], meta["query_to_ms"]
     conn = connect(url)
@@ -402,20 +404,34 @@ def query(kind, url, meta_file, runs, password=None):
         def one():
             r = get(path)["data"]["result"]
             return len(r), sum(len(s["values"]) for s in r)
+    return one
 
-    series, points = one()  # warm-up, and the check that all 20 series came back
+
+def query(meta_file, runs, password, *stores):
+    """RUNS rounds; each round queries every store once, in turn, so that the
+    machine's other load falls on all of them alike. STORES: KIND=URL."""
+    meta = json.load(open(meta_file))
+    ones, times, shape = {}, {}, {}
+    for arg in stores:
+        kind, url = arg.split("=", 1)
+        ones[kind] = make_query(kind, url, meta, password)
+        shape[kind] = ones[kind]()  # warm-up, and the check that all 20 series came back
+        times[kind] = []
     for _ in range(4):
-        one()
-    times = []
+        for one in ones.values():
+            one()
     for _ in range(int(runs)):
-        t = time.perf_counter()
-        one()
-        times.append((time.perf_counter() - t) * 1000)
-    times.sort()
-    print(json.dumps({"runs": len(times), "series": series, "points": points,
-                      "p50_ms": round(statistics.median(times), 3),
-                      "p90_ms": round(times[int(len(times) * 0.9) - 1], 3),
-                      "mean_ms": round(statistics.fmean(times), 3)}))
+        for kind, one in ones.items():
+            t = time.perf_counter()
+            one()
+            times[kind].append((time.perf_counter() - t) * 1000)
+    out = {}
+    for kind, ts in times.items():
+        ts.sort()
+        out[kind] = {"runs": len(ts), "series": shape[kind][0], "points": shape[kind][1],
+                     "p50_ms": round(statistics.median(ts), 3), "p90_ms": round(ts[int(len(ts) * 0.9) - 1], 3),
+                     "mean_ms": round(statistics.fmean(ts), 3)}
+    print(json.dumps(out))
 
 
 if __name__ == "__main__":

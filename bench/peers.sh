@@ -25,7 +25,8 @@
 #      maintenance_interval_s = 1; VictoriaMetrics: /internal/force_merge;
 #      Prometheus: the admin snapshot, which writes the head as a block the
 #      way head compaction does), bytes per sample on disk, and the p50 of
-#      QUERY_RUNS range queries of one host's 20 series over 1 h at 10 s.
+#      QUERY_RUNS range queries of one host's 20 series over 1 h at 10 s
+#      (all three stores up, taking turns in each round).
 # Writes $BENCH_OUT/peers.json.
 #
 # Knobs: PEER_HOSTS=50 PEER_HOURS=1 FOOTPRINT_WARMUP=30 FOOTPRINT_DURATION=150
@@ -146,11 +147,8 @@ c0="$(cpu_s "$SERVER_PID")"
 wait_for_metric "$SERVER_URL" lxmon_head_reports 0 300 || log "lxmon: head not sealed after 300 s"
 lx_seal_cpu="$(awk -v a="$c0" -v b="$(cpu_s "$SERVER_PID")" 'BEGIN { printf "%.3f", b - a }')"
 lx_chunk_bytes="$(metric "$SERVER_URL" lxmon_chunk_bytes)" lx_chunk_samples="$(metric "$SERVER_URL" lxmon_chunk_samples)"
-lx_query="$(python3 "$PY" query lxmon "$SERVER_URL" "$meta" "$QUERY_RUNS" bench-admin)"
-stop_pid "$SERVER_PID"
-lx_used="$(sqlite_used_bytes "$lx/lxmon.sqlite")"
-lx_file="$(du -cb "$lx"/lxmon.sqlite* | tail -n1 | cut -f1)"
-log "lxmon: ingest $lx_cpu CPU-s, seal $lx_seal_cpu CPU-s, $lx_chunk_bytes chunk bytes; query $(jq -c . <<<"$lx_query")"
+LX_PID=$SERVER_PID LX_URL=$SERVER_URL  # up until the queries are done
+log "lxmon: ingest $lx_cpu CPU-s, seal $lx_seal_cpu CPU-s, $lx_chunk_bytes chunk bytes"
 
 # VictoriaMetrics.
 vm_port="$(free_port)" vmd="$WORK/victoria-metrics"
@@ -173,10 +171,7 @@ done
 wait_cpu_idle "$VM_PID" 120 || log "vm: still busy 120 s after force_merge"
 vm_merge_cpu="$(awk -v a="$c0" -v b="$(cpu_s "$VM_PID")" 'BEGIN { printf "%.3f", b - a }')"
 vm_samples="$(curl -fsS "$VM_URL/metrics" | awk '/^vm_rows\{type="storage\// { n += $2 } END { print n }')"
-vm_query="$(python3 "$PY" query vm "$VM_URL" "$meta" "$QUERY_RUNS")"
-kill -INT "$VM_PID"; wait "$VM_PID" 2>/dev/null || true  # graceful: flushes everything to disk
-vm_data="$(du -sb "$vmd/data" | cut -f1)" vm_index="$(du -sb "$vmd/indexdb" | cut -f1)"
-log "vm: ingest $vm_cpu CPU-s, merge $vm_merge_cpu CPU-s, $vm_samples rows, data $vm_data B, indexdb $vm_index B; query $(jq -c . <<<"$vm_query")"
+log "vm: ingest $vm_cpu CPU-s, merge $vm_merge_cpu CPU-s, $vm_samples rows"
 
 # Prometheus (no scrape targets: remote write only).
 prom_port="$(free_port)" pd="$WORK/prometheus"
@@ -191,16 +186,28 @@ sleep 1
 measure_upload prom "$PROM_URL" "$PROM_PID"
 prom_upload="$UPLOAD" prom_cpu="$INGEST_CPU"
 prom_samples="$(curl -fsS "$PROM_URL/metrics" | awk '/^prometheus_tsdb_head_samples_appended_total\{type="float"\}/ { print $2 }')"
-prom_query="$(python3 "$PY" query prom "$PROM_URL" "$meta" "$QUERY_RUNS")"
 c0="$(cpu_s "$PROM_PID")"
 snap="$(curl -fsS -XPOST "$PROM_URL/api/v1/admin/tsdb/snapshot" | jq -r .data.name)"
 prom_snap_cpu="$(awk -v a="$c0" -v b="$(cpu_s "$PROM_PID")" 'BEGIN { printf "%.3f", b - a }')"
+
+# Queries: the three stores take turns in each round (the machine's other
+# load then falls on all of them alike); lxmon answers from sealed chunks,
+# VictoriaMetrics from merged parts, Prometheus from its in-memory head.
+log "queries: $QUERY_RUNS rounds"
+queries="$(python3 "$PY" query "$meta" "$QUERY_RUNS" bench-admin lxmon="$LX_URL" vm="$VM_URL" prom="$PROM_URL")"
+lx_query="$(jq -c .lxmon <<<"$queries")" vm_query="$(jq -c .vm <<<"$queries")" prom_query="$(jq -c .prom <<<"$queries")"
 stop_pid "$PROM_PID"
+stop_pid "$LX_PID"
+lx_used="$(sqlite_used_bytes "$lx/lxmon.sqlite")"
+lx_file="$(du -cb "$lx"/lxmon.sqlite* | tail -n1 | cut -f1)"
+kill -INT "$VM_PID"; wait "$VM_PID" 2>/dev/null || true  # graceful: flushes everything to disk
+vm_data="$(du -sb "$vmd/data" | cut -f1)" vm_index="$(du -sb "$vmd/indexdb" | cut -f1)"
 block="$(find "$pd/snapshots/$snap" -mindepth 1 -maxdepth 1 -type d | head -n1)"
 prom_block_samples="$(jq .stats.numSamples "$block/meta.json")"
 prom_chunks="$(du -sb "$block/chunks" | cut -f1)" prom_block="$(du -sb "$block" | cut -f1)"
 prom_wal="$(du -sb "$pd/wal" | cut -f1)"
-log "prometheus: ingest $prom_cpu CPU-s, snapshot $prom_snap_cpu CPU-s, block $prom_block B ($prom_block_samples samples); query $(jq -c . <<<"$prom_query")"
+log "prometheus: ingest $prom_cpu CPU-s, snapshot $prom_snap_cpu CPU-s, block $prom_block B ($prom_block_samples samples)"
+log "queries p50 ms: lxmon $(jq .p50_ms <<<"$lx_query"), vm $(jq .p50_ms <<<"$vm_query"), prometheus $(jq .p50_ms <<<"$prom_query")"
 
 n() { printf '%s' "${1:-0}"; }
 jq -n --argjson machine "$(machine_json)" --argjson versions "$versions" --argjson footprint "$footprint" --argjson wire "$wire" \
