@@ -110,3 +110,40 @@ machine_json() {
     --arg kernel "$(uname -sr)" --arg cpu "$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)" \
     '{nproc: ($nproc|tonumber), memory: $mem, kernel: $kernel, cpu: $cpu}'
 }
+
+# free_port: a loopback TCP port nobody listens on right now (for programs
+# that cannot take port 0 and report the one they got).
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# wait_http URL TIMEOUT_S PID: until URL answers 2xx; fails if PID exits.
+wait_http() {
+  local deadline=$((SECONDS + $2))
+  while [ $SECONDS -lt $deadline ]; do
+    curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
+    kill -0 "$3" 2>/dev/null || { echo "pid $3 exited while waiting for $1" >&2; return 1; }
+    sleep 0.2
+  done
+  echo "$1 did not answer in $2 s" >&2; return 1
+}
+
+# wait_cpu_idle PID TIMEOUT_S: until PID uses under 1.5 % of a core over 2 s
+# (its background work after a load has finished).
+wait_cpu_idle() {
+  local deadline=$((SECONDS + $2)) a b
+  while [ $SECONDS -lt $deadline ]; do
+    a="$(cpu_s "$1")"; sleep 2; b="$(cpu_s "$1")"
+    awk -v a="$a" -v b="$b" 'BEGIN { exit !(b - a < 0.03) }' && return 0
+  done
+  return 1
+}
+
+# sqlite_used_bytes FILE: pages in use (page count - freelist) × page size,
+# from the SQLite header (as storage.sh reads it).
+sqlite_used_bytes() {
+  local be
+  be() { od -An -tu1 -j "$2" -N "$3" "$1" | awk '{ for (i = 1; i <= NF; i++) v = v * 256 + $i } END { print v }'; }
+  local page_size; page_size="$(be "$1" 16 2)"; [ "$page_size" = 1 ] && page_size=65536
+  echo $(( ($(be "$1" 28 4) - $(be "$1" 36 4)) * page_size ))
+}
