@@ -70,8 +70,10 @@ struct RunArgs {
     /// spaced back from now, instead of --hours.
     #[arg(long)]
     reports: Option<u64>,
-    /// Batch: whole clock hours of history per agent, ending where the
-    /// current hour starts.
+    /// Batch: whole clock hours of history per agent (at most a year),
+    /// ending where the current hour starts. The server refuses reports
+    /// older than its raw retention (7 days by default) unless its
+    /// `[retention] raw_days` covers them.
     #[arg(long, default_value_t = 1)]
     hours: u32,
     /// Requests in flight at most (max, batch and registration).

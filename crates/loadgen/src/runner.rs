@@ -18,9 +18,13 @@ use crate::stats::{Latency, ProcessUsage, Recorder, Summary, round3};
 use crate::wire::{Encoded, encode_batches, encode_report};
 
 /// Oldest timestamp the server keeps raw (its default raw retention is
-/// 7 days); pre-built reports stay inside it with an hour to spare.
+/// 7 days); pre-built max-mode reports stay inside it with an hour to spare.
 const MAX_BACKFILL_MS: i64 = 7 * 86_400_000 - 3_600_000;
 const HOUR_MS: i64 = 3_600_000;
+/// Batch mode: at most a year of whole hours. A server only accepts history
+/// older than its raw retention (7 days by default) if `[retention] raw_days`
+/// covers it, which is how `bench/query.sh` builds a month of history.
+pub const MAX_BATCH_HOURS: u32 = 366 * 24;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Mode {
@@ -403,8 +407,8 @@ fn prepare(
     let plan: Vec<Vec<i64>> = match (kind, cfg.reports) {
         (PrepareKind::Batch, None) => {
             anyhow::ensure!(
-                cfg.hours >= 1 && (cfg.hours as i64) * HOUR_MS <= MAX_BACKFILL_MS,
-                "--hours must be 1..=167"
+                (1..=MAX_BATCH_HOURS).contains(&cfg.hours),
+                "--hours must be 1..={MAX_BATCH_HOURS}"
             );
             let end = now - now.rem_euclid(HOUR_MS);
             let start = end - cfg.hours as i64 * HOUR_MS;
@@ -462,11 +466,17 @@ fn prepare(
                                     .iter()
                                     .map(|&ts| encode_report(&agent.sim.report(ts)))
                                     .collect(),
-                                PrepareKind::Batch => {
-                                    let reports: Vec<Report> =
-                                        stamps.iter().map(|&ts| agent.sim.report(ts)).collect();
-                                    encode_batches(&reports)
-                                }
+                                // A batch's worth of reports at a time, so a
+                                // month of history never sits in memory as
+                                // `Report`s, only compressed.
+                                PrepareKind::Batch => stamps
+                                    .chunks(lxmon_proto::MAX_BATCH_RECORDS)
+                                    .flat_map(|part| {
+                                        let reports: Vec<Report> =
+                                            part.iter().map(|&ts| agent.sim.report(ts)).collect();
+                                        encode_batches(&reports)
+                                    })
+                                    .collect(),
                             };
                             (agent.auth.clone(), bodies)
                         })
@@ -588,6 +598,40 @@ mod tests {
                 lxmon_proto::validate_report(r, now).unwrap();
             }
         }
+    }
+
+    #[test]
+    fn batch_covers_a_month_of_history() {
+        let keys = vec!["lxk_0.x".to_owned()];
+        let mut cfg = RunConfig::new("http://127.0.0.1:1", keys.clone(), Mode::Batch);
+        cfg.hours = 30 * 24;
+        cfg.interval_s = 300;
+        let now = now_ms();
+        let agent = || Agent {
+            sim: SimHost::new(1, 0, 300, now),
+            auth: auth_header(&keys[0]).unwrap(),
+        };
+        let queues = prepare(&cfg, vec![agent()], now, PrepareKind::Batch).unwrap();
+        let batches = &queues[0].1;
+        // 12 reports an hour for 720 hours, in batches of at most 3000.
+        assert_eq!(batches.iter().map(|b| b.reports).sum::<u64>(), 8640);
+        assert!(
+            batches
+                .iter()
+                .all(|b| b.reports as usize <= lxmon_proto::MAX_BATCH_RECORDS)
+        );
+        let first = lxmon_proto::compress::decode(
+            &batches[0].body,
+            lxmon_proto::compress::Encoding::ZstdDictV1,
+            1 << 26,
+        )
+        .unwrap();
+        let line = first.split(|b| *b == b'\n').next().unwrap();
+        let oldest: Report = serde_json::from_slice(line).unwrap();
+        let hour = now - now.rem_euclid(HOUR_MS);
+        assert!(oldest.ts >= hour - 720 * HOUR_MS && oldest.ts < hour - 719 * HOUR_MS);
+        cfg.hours = MAX_BATCH_HOURS + 1;
+        assert!(prepare(&cfg, vec![agent()], now, PrepareKind::Batch).is_err());
     }
 
     #[test]
