@@ -798,10 +798,10 @@ impl Engine {
                 .unwrap_or(lxmon_alert::rule::DEFAULT_REPEAT_INTERVAL_S as i64 * 1000),
             _ => lxmon_alert::rule::DEFAULT_REPEAT_INTERVAL_S as i64 * 1000,
         };
+        // Someone acknowledged it: they know, whether or not it was sent.
         let kind = match o.alert.last_notified_at {
-            _ if reason.is_some() => None,
+            _ if reason.is_some() || o.alert.ack.is_some() => None,
             None => Some(NoticeKind::Firing),
-            Some(_) if o.alert.ack.is_some() => None,
             Some(last) if now - last >= repeat_ms => Some(NoticeKind::Repeat),
             Some(_) => None,
         };
