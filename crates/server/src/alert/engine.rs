@@ -34,6 +34,15 @@ const SWEEP: Duration = Duration::from_secs(1);
 const BASELINE_TTL_MS: i64 = 3_600_000;
 /// Recent values kept per anomaly series.
 const RECENT_POINTS: usize = 64;
+/// The configuration the engine evaluates with (incoming webhooks are
+/// looked up by the API, not the engine).
+const ENGINE_KINDS: [AlertObjectKind; 5] = [
+    AlertObjectKind::Rule,
+    AlertObjectKind::Channel,
+    AlertObjectKind::Routing,
+    AlertObjectKind::Silence,
+    AlertObjectKind::Maintenance,
+];
 /// Inputs handled per batch before state is written.
 const BATCH: usize = 4096;
 
@@ -218,13 +227,7 @@ impl Engine {
             .state
             .blocking(|s| {
                 let mut objects = Vec::new();
-                for kind in [
-                    AlertObjectKind::Rule,
-                    AlertObjectKind::Channel,
-                    AlertObjectKind::Routing,
-                    AlertObjectKind::Silence,
-                    AlertObjectKind::Maintenance,
-                ] {
+                for kind in ENGINE_KINDS {
                     objects.extend(s.alert_objects_all_tenants(kind)?);
                 }
                 Ok((objects, s.open_alerts()?, s.hosts_all_tenants()?))
@@ -281,13 +284,7 @@ impl Engine {
             .state
             .blocking(move |s| {
                 let mut objects = Vec::new();
-                for kind in [
-                    AlertObjectKind::Rule,
-                    AlertObjectKind::Channel,
-                    AlertObjectKind::Routing,
-                    AlertObjectKind::Silence,
-                    AlertObjectKind::Maintenance,
-                ] {
+                for kind in ENGINE_KINDS {
                     objects.extend(s.alert_objects(tenant, kind)?);
                 }
                 Ok(objects)

@@ -97,6 +97,26 @@ async fn remove(
     .attach(StatusCode::NO_CONTENT))
 }
 
+/// Parses a stored definition; one that no longer parses is a server fault.
+fn stored<T: serde::de::DeserializeOwned>(body: serde_json::Value, what: &str) -> ApiResult<T> {
+    serde_json::from_value(body).map_err(|e| ApiError::internal(what, e))
+}
+
+/// The tenant's objects of one kind, each as its API view.
+async fn list_views<T>(
+    state: &AppState,
+    tenant: TenantId,
+    kind: AlertObjectKind,
+    view: impl Fn(AlertObject) -> ApiResult<T>,
+) -> ApiResult<Json<Vec<T>>> {
+    let objects = state
+        .blocking(move |s| s.alert_objects(tenant, kind))
+        .await?;
+    Ok(Json(
+        objects.into_iter().map(view).collect::<ApiResult<_>>()?,
+    ))
+}
+
 // --- alarms ---------------------------------------------------------------
 
 #[derive(Deserialize, IntoParams)]
@@ -321,7 +341,7 @@ pub struct RuleView {
 }
 
 fn rule_view(o: AlertObject) -> ApiResult<RuleView> {
-    let rule = serde_json::from_value(o.body).map_err(|e| ApiError::internal("stored rule", e))?;
+    let rule = stored(o.body, "stored rule")?;
     Ok(RuleView {
         id: o.id,
         rule,
@@ -378,16 +398,7 @@ pub async fn list_rules(
     State(state): State<AppState>,
     caller: Caller,
 ) -> ApiResult<Json<Vec<RuleView>>> {
-    let tenant = caller.tenant;
-    let objects = state
-        .blocking(move |s| s.alert_objects(tenant, AlertObjectKind::Rule))
-        .await?;
-    Ok(Json(
-        objects
-            .into_iter()
-            .map(rule_view)
-            .collect::<ApiResult<_>>()?,
-    ))
+    list_views(&state, caller.tenant, AlertObjectKind::Rule, rule_view).await
 }
 
 #[utoipa::path(post, path = "/api/alert-rules", tag = "alerts", request_body = RuleDefinition,
@@ -573,8 +584,7 @@ pub struct ChannelView {
 }
 
 fn channel_view(o: AlertObject) -> ApiResult<ChannelView> {
-    let body: ChannelBody =
-        serde_json::from_value(o.body).map_err(|e| ApiError::internal("stored channel", e))?;
+    let body: ChannelBody = stored(o.body, "stored channel")?;
     Ok(ChannelView {
         id: o.id,
         name: o.name,
@@ -619,16 +629,13 @@ pub async fn list_channels(
     State(state): State<AppState>,
     caller: Caller,
 ) -> ApiResult<Json<Vec<ChannelView>>> {
-    let tenant = caller.tenant;
-    let objects = state
-        .blocking(move |s| s.alert_objects(tenant, AlertObjectKind::Channel))
-        .await?;
-    Ok(Json(
-        objects
-            .into_iter()
-            .map(channel_view)
-            .collect::<ApiResult<_>>()?,
-    ))
+    list_views(
+        &state,
+        caller.tenant,
+        AlertObjectKind::Channel,
+        channel_view,
+    )
+    .await
 }
 
 #[utoipa::path(post, path = "/api/channels", tag = "alerts", request_body = ChannelInput,
@@ -669,8 +676,7 @@ pub async fn update_channel(
     let id = id_of(path)?;
     let previous = object_or_404(&state, caller.tenant, AlertObjectKind::Channel, id).await?;
     let Json(input) = body?;
-    let previous: ChannelBody = serde_json::from_value(previous.body)
-        .map_err(|e| ApiError::internal("stored channel", e))?;
+    let previous: ChannelBody = stored(previous.body, "stored channel")?;
     let (name, body) = channel_body(&input, Some(&previous))?;
     let object = save(
         &state,
@@ -715,8 +721,7 @@ pub async fn test_channel(
 ) -> ApiResult<Response> {
     let id = id_of(path)?;
     let object = object_or_404(&state, caller.tenant, AlertObjectKind::Channel, id).await?;
-    let body: ChannelBody =
-        serde_json::from_value(object.body).map_err(|e| ApiError::internal("stored channel", e))?;
+    let body: ChannelBody = stored(object.body, "stored channel")?;
     let n = lxmon_notify::Notification::test(None, state.config.alerts.dashboard_url.clone());
     let config = body.config;
     let mut options = crate::alert::dispatch::send_options();
@@ -770,9 +775,7 @@ pub async fn get_routing(
     caller: Caller,
 ) -> ApiResult<Json<Routing>> {
     Ok(Json(match routing_object(&state, caller.tenant).await? {
-        Some(o) => {
-            serde_json::from_value(o.body).map_err(|e| ApiError::internal("stored routing", e))?
-        }
+        Some(o) => stored(o.body, "stored routing")?,
         None => Routing::default(),
     }))
 }
@@ -823,8 +826,7 @@ pub struct SilenceView {
 }
 
 fn silence_view(o: AlertObject) -> ApiResult<SilenceView> {
-    let silence: Silence =
-        serde_json::from_value(o.body).map_err(|e| ApiError::internal("stored silence", e))?;
+    let silence: Silence = stored(o.body, "stored silence")?;
     let now = crate::now_ms();
     Ok(SilenceView {
         id: o.id,
@@ -840,16 +842,13 @@ pub async fn list_silences(
     State(state): State<AppState>,
     caller: Caller,
 ) -> ApiResult<Json<Vec<SilenceView>>> {
-    let tenant = caller.tenant;
-    let objects = state
-        .blocking(move |s| s.alert_objects(tenant, AlertObjectKind::Silence))
-        .await?;
-    Ok(Json(
-        objects
-            .into_iter()
-            .map(silence_view)
-            .collect::<ApiResult<_>>()?,
-    ))
+    list_views(
+        &state,
+        caller.tenant,
+        AlertObjectKind::Silence,
+        silence_view,
+    )
+    .await
 }
 
 #[utoipa::path(post, path = "/api/silences", tag = "alerts", request_body = Silence,
@@ -911,8 +910,7 @@ pub struct MaintenanceView {
 }
 
 fn maintenance_view(o: AlertObject) -> ApiResult<MaintenanceView> {
-    let window: Maintenance =
-        serde_json::from_value(o.body).map_err(|e| ApiError::internal("stored window", e))?;
+    let window: Maintenance = stored(o.body, "stored window")?;
     let now = crate::now_ms();
     Ok(MaintenanceView {
         id: o.id,
@@ -928,16 +926,13 @@ pub async fn list_maintenance(
     State(state): State<AppState>,
     caller: Caller,
 ) -> ApiResult<Json<Vec<MaintenanceView>>> {
-    let tenant = caller.tenant;
-    let objects = state
-        .blocking(move |s| s.alert_objects(tenant, AlertObjectKind::Maintenance))
-        .await?;
-    Ok(Json(
-        objects
-            .into_iter()
-            .map(maintenance_view)
-            .collect::<ApiResult<_>>()?,
-    ))
+    list_views(
+        &state,
+        caller.tenant,
+        AlertObjectKind::Maintenance,
+        maintenance_view,
+    )
+    .await
 }
 
 #[utoipa::path(post, path = "/api/maintenance-windows", tag = "alerts", request_body = Maintenance,
@@ -1041,8 +1036,7 @@ pub struct WebhookView {
 }
 
 fn webhook_view(o: AlertObject, with_secret: bool) -> ApiResult<WebhookView> {
-    let body: WebhookBody =
-        serde_json::from_value(o.body).map_err(|e| ApiError::internal("stored webhook", e))?;
+    let body: WebhookBody = stored(o.body, "stored webhook")?;
     Ok(WebhookView {
         id: o.id,
         name: o.name,
@@ -1058,16 +1052,10 @@ pub async fn list_webhooks(
     State(state): State<AppState>,
     caller: Caller,
 ) -> ApiResult<Json<Vec<WebhookView>>> {
-    let tenant = caller.tenant;
-    let objects = state
-        .blocking(move |s| s.alert_objects(tenant, AlertObjectKind::Webhook))
-        .await?;
-    Ok(Json(
-        objects
-            .into_iter()
-            .map(|o| webhook_view(o, false))
-            .collect::<ApiResult<_>>()?,
-    ))
+    list_views(&state, caller.tenant, AlertObjectKind::Webhook, |o| {
+        webhook_view(o, false)
+    })
+    .await
 }
 
 #[utoipa::path(post, path = "/api/incoming-webhooks", tag = "alerts", request_body = WebhookInput,
@@ -1157,13 +1145,12 @@ pub async fn incoming(
         .blocking(move |s| s.incoming_webhook(id))
         .await?
         .ok_or_else(|| ApiError::not_found("webhook"))?;
-    let stored: WebhookBody = serde_json::from_value(webhook.body)
-        .map_err(|e| ApiError::internal("stored webhook", e))?;
-    if !stored.allowed_cidrs.is_empty() {
+    let hook: WebhookBody = stored(webhook.body, "stored webhook")?;
+    if !hook.allowed_cidrs.is_empty() {
         let ip: std::net::IpAddr = client_ip(&parts.extensions)
             .parse()
             .map_err(|_| ApiError::forbidden("client address unknown"))?;
-        if !stored
+        if !hook
             .allowed_cidrs
             .iter()
             .filter_map(|c| Cidr::parse(c))
@@ -1181,7 +1168,7 @@ pub async fn incoming(
         .and_then(|v| v.to_str().ok());
     match (signature, super::extract::bearer(&headers)) {
         (Some(signature), _) => {
-            if !lxmon_notify::verify(stored.secret.as_bytes(), &bytes, signature) {
+            if !lxmon_notify::verify(hook.secret.as_bytes(), &bytes, signature) {
                 return Err(ApiError::unauthorized("signature does not match the body"));
             }
         }
@@ -1189,7 +1176,7 @@ pub async fn incoming(
         // credentials): the secret itself, compared in constant time.
         (None, Some(token)) => {
             use subtle::ConstantTimeEq;
-            if !bool::from(token.as_bytes().ct_eq(stored.secret.as_bytes())) {
+            if !bool::from(token.as_bytes().ct_eq(hook.secret.as_bytes())) {
                 return Err(ApiError::unauthorized("wrong bearer token"));
             }
         }
