@@ -25,9 +25,10 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
+use lxmon_proto::compress::UNKNOWN_BASE;
 use lxmon_proto::{
-    AgentConfig, Heartbeat, MAX_BATCH_RECORDS, MAX_INTERVAL_S, MIN_INTERVAL_S, RegisterRequest,
-    Report,
+    AgentConfig, Heartbeat, MAX_BATCH_RECORDS, MAX_INTERVAL_S, MIN_INTERVAL_S, MetricsAck,
+    RegisterRequest, Report,
 };
 
 use crate::backoff::Backoff;
@@ -258,6 +259,9 @@ impl Agent {
             force_single: false,
             json: Vec::with_capacity(16 * 1024),
             batch: Vec::new(),
+            delta_reports: false,
+            base_seq: None,
+            base_json: Vec::with_capacity(16 * 1024),
         };
         delivery.run(&rx, shutdown);
         let _ = collector.join();
@@ -345,6 +349,12 @@ struct Delivery {
     force_single: bool,
     json: Vec<u8>,
     batch: Vec<u8>,
+    /// The server takes reports compressed against the previous one.
+    delta_reports: bool,
+    /// The last report the server acknowledged from the live path: its seq
+    /// and exact JSON, the base of the next report's delta body.
+    base_seq: Option<u64>,
+    base_json: Vec<u8>,
 }
 
 impl Delivery {
@@ -418,6 +428,8 @@ impl Delivery {
         match self.transport.register(&self.register_request) {
             Ok(resp) => {
                 self.registered = true;
+                self.delta_reports = resp.delta_reports;
+                self.base_seq = None;
                 self.stats.registered.store(true, Ordering::Relaxed);
                 self.backoff.reset();
                 if let Some(last) = resp.last_seq {
@@ -439,7 +451,7 @@ impl Delivery {
         self.json.clear();
         serde_json::to_writer(&mut self.json, &report).expect("a Report serializes");
         if self.registered && self.spool.is_empty() && !self.backing_off() {
-            match self.transport.send_report(&self.json) {
+            match self.send_live(report.seq) {
                 Ok(ack) => {
                     self.delivered(1);
                     self.honour_next_report_in(ack.next_report_in, report.interval_s);
@@ -464,6 +476,45 @@ impl Delivery {
                 self.drain(rx, shutdown);
             }
         }
+    }
+
+    /// Sends the report serialized in `self.json` (number `seq`): against the
+    /// last acknowledged report when the server takes that (a few bytes per
+    /// changed value), else whole with the shared dictionary.
+    fn send_live(&mut self, seq: u64) -> Result<MetricsAck, SendError> {
+        if let Some(base_seq) = self.base_seq.filter(|_| self.delta_reports) {
+            match self
+                .transport
+                .send_report_against(&self.json, base_seq, &self.base_json)
+            {
+                Err(SendError::Rejected { code, .. }) if code == UNKNOWN_BASE => {
+                    tracing::debug!(
+                        seq,
+                        base_seq,
+                        "the server does not hold the base report; sending it whole"
+                    );
+                }
+                result => return self.keep_base(seq, result),
+            }
+        }
+        let result = self.transport.send_report(&self.json);
+        self.keep_base(seq, result)
+    }
+
+    /// An acknowledged report is the base of the next; after a failure the
+    /// server's base is unknown, so the next report goes whole.
+    fn keep_base(
+        &mut self,
+        seq: u64,
+        result: Result<MetricsAck, SendError>,
+    ) -> Result<MetricsAck, SendError> {
+        if result.is_ok() {
+            std::mem::swap(&mut self.json, &mut self.base_json);
+            self.base_seq = Some(seq);
+        } else {
+            self.base_seq = None;
+        }
+        result
     }
 
     /// Appends the report serialized in `self.json` to the spool.

@@ -10,7 +10,9 @@
 
 use std::time::Duration;
 
-use lxmon_proto::compress::{DICT_HEADER, DICT_V1, compress_with_dict};
+use lxmon_proto::compress::{
+    DICT_HEADER, DICT_REPORT_PREFIX, DICT_V1, compress_against, compress_with_dict,
+};
 use lxmon_proto::{
     AUTH_SCHEME, AgentCheckResults, AgentConfig, BatchAck, CommandPoll, CommandUpdate,
     CommandUpdateAck, ErrorBody, Heartbeat, HeartbeatAck, MetricsAck, RegisterRequest,
@@ -151,12 +153,35 @@ impl Transport {
 
     /// `POST /api/agent/metrics` with one report's JSON.
     pub fn send_report(&self, report_json: &[u8]) -> Result<MetricsAck, SendError> {
-        self.post_compressed("/api/agent/metrics", "application/json", report_json)
+        let body = compress_with_dict(report_json);
+        self.post_compressed("/api/agent/metrics", "application/json", DICT_V1, &body)
+    }
+
+    /// `POST /api/agent/metrics` with one report's JSON compressed against
+    /// `base`, the exact JSON of report `base_seq`, which the server
+    /// acknowledged last. A server that does not hold that base answers 409
+    /// [`lxmon_proto::compress::UNKNOWN_BASE`] (a [`SendError::Rejected`]):
+    /// then send the report with [`Transport::send_report`].
+    pub fn send_report_against(
+        &self,
+        report_json: &[u8],
+        base_seq: u64,
+        base: &[u8],
+    ) -> Result<MetricsAck, SendError> {
+        let body = compress_against(report_json, base);
+        let dict = format!("{DICT_REPORT_PREFIX}{base_seq}");
+        self.post_compressed("/api/agent/metrics", "application/json", &dict, &body)
     }
 
     /// `POST /api/agent/metrics/batch` with NDJSON, oldest report first.
     pub fn send_batch(&self, ndjson: &[u8]) -> Result<BatchAck, SendError> {
-        self.post_compressed("/api/agent/metrics/batch", "application/x-ndjson", ndjson)
+        let body = compress_with_dict(ndjson);
+        self.post_compressed(
+            "/api/agent/metrics/batch",
+            "application/x-ndjson",
+            DICT_V1,
+            &body,
+        )
     }
 
     /// `POST /api/agent/heartbeat`.
@@ -267,22 +292,23 @@ impl Transport {
         finish(result)
     }
 
+    /// Posts a zstd body compressed with the dictionary `dict` names.
     fn post_compressed<T: DeserializeOwned>(
         &self,
         path: &str,
         content_type: &str,
-        body: &[u8],
+        dict: &str,
+        compressed: &[u8],
     ) -> Result<T, SendError> {
         let url = format!("{}{path}", self.base);
-        let compressed = compress_with_dict(body);
         let result = self
             .http
             .post(&url)
             .header("Authorization", &self.auth)
             .header("Content-Type", content_type)
             .header("Content-Encoding", "zstd")
-            .header(DICT_HEADER, DICT_V1)
-            .send(&compressed[..]);
+            .header(DICT_HEADER, dict)
+            .send(compressed);
         finish(result)
     }
 }

@@ -11,7 +11,9 @@ use hyper::{Request, StatusCode, Uri};
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use lxmon_proto::compress::{DICT_HEADER, DICT_V1};
+use lxmon_proto::compress::{DICT_HEADER, DICT_REPORT_PREFIX, DICT_V1};
+
+use crate::wire::Encoded;
 
 /// The agent API paths the load generator drives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +49,8 @@ pub fn auth_header(key: &str) -> anyhow::Result<HeaderValue> {
 #[derive(Clone)]
 pub struct Client {
     http: HyperClient<HttpConnector, Full<Bytes>>,
+    /// `http://host:port`, for [`Client::request`].
+    base: String,
     uris: [Uri; 3],
     timeout: Duration,
 }
@@ -78,6 +82,7 @@ impl Client {
             .build(connector);
         Ok(Client {
             http,
+            base: base.clone(),
             uris: [
                 uri(Endpoint::Register)?,
                 uri(Endpoint::Metrics)?,
@@ -90,23 +95,78 @@ impl Client {
     /// Posts `body` to `endpoint`. Register bodies are plain JSON; report
     /// and batch bodies are zstd with the protocol dictionary.
     pub async fn post(&self, endpoint: Endpoint, auth: &HeaderValue, body: Bytes) -> Outcome {
+        self.send(endpoint, auth, body, None).await
+    }
+
+    /// Posts an encoded report or batch with the dictionary it was
+    /// compressed with (the protocol's, or the agent's base report).
+    pub async fn post_encoded(
+        &self,
+        endpoint: Endpoint,
+        auth: &HeaderValue,
+        encoded: &Encoded,
+    ) -> Outcome {
+        self.send(endpoint, auth, encoded.body.clone(), encoded.base_seq)
+            .await
+    }
+
+    async fn send(
+        &self,
+        endpoint: Endpoint,
+        auth: &HeaderValue,
+        body: Bytes,
+        base_seq: Option<u64>,
+    ) -> Outcome {
         let uri = self.uris[endpoint as usize].clone();
         let mut req = Request::post(uri).header(AUTHORIZATION, auth.clone());
+        let dict = match base_seq {
+            Some(seq) => format!("{DICT_REPORT_PREFIX}{seq}"),
+            None => DICT_V1.to_owned(),
+        };
         req = match endpoint {
             Endpoint::Register => req.header(CONTENT_TYPE, "application/json"),
             Endpoint::Metrics => req
                 .header(CONTENT_TYPE, "application/json")
                 .header(CONTENT_ENCODING, "zstd")
-                .header(DICT_HEADER, DICT_V1),
+                .header(DICT_HEADER, dict),
             Endpoint::Batch => req
                 .header(CONTENT_TYPE, "application/x-ndjson")
                 .header(CONTENT_ENCODING, "zstd")
-                .header(DICT_HEADER, DICT_V1),
+                .header(DICT_HEADER, dict),
         };
-        let req = match req.body(Full::new(body)) {
-            Ok(r) => r,
-            Err(_) => return Outcome::Failed("bad_request"),
+        match req.body(Full::new(body)) {
+            Ok(req) => self.exchange(req).await,
+            Err(_) => Outcome::Failed("bad_request"),
+        }
+    }
+
+    /// Any other API call: `method` to `path_and_query` (e.g.
+    /// `/api/agent/commands?wait=30`) with `auth` if given (an agent key's
+    /// or a session's header), and a JSON body if given.
+    pub async fn request(
+        &self,
+        method: hyper::Method,
+        path_and_query: &str,
+        auth: Option<&HeaderValue>,
+        json: Option<Bytes>,
+    ) -> Outcome {
+        let Ok(uri) = format!("{}{path_and_query}", self.base).parse::<Uri>() else {
+            return Outcome::Failed("bad_request");
         };
+        let mut req = Request::builder().method(method).uri(uri);
+        if let Some(auth) = auth {
+            req = req.header(AUTHORIZATION, auth.clone());
+        }
+        if json.is_some() {
+            req = req.header(CONTENT_TYPE, "application/json");
+        }
+        match req.body(Full::new(json.unwrap_or_default())) {
+            Ok(req) => self.exchange(req).await,
+            Err(_) => Outcome::Failed("bad_request"),
+        }
+    }
+
+    async fn exchange(&self, req: Request<Full<Bytes>>) -> Outcome {
         let exchange = async {
             let resp = self
                 .http

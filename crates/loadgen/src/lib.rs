@@ -8,9 +8,12 @@
 //! the protocol's zstd dictionary ([`wire`]) and sent with the agent's key,
 //! as `lxmon-agent` sends them ([`client`]).
 //!
-//! Three modes ([`runner::Mode`]): `live` (each agent on its own interval
-//! with jitter), `max` (pre-built reports as fast as the server takes them)
-//! and `batch` (the NDJSON backfill path). A run ends with a JSON
+//! Four modes ([`runner::Mode`]): `live` (each agent on its own interval
+//! with jitter; reports after the first compressed against the previous
+//! one, as `lxmon-agent` sends them), `max` (pre-built reports as fast as
+//! the server takes them), `batch` (the NDJSON backfill path) and
+//! `commands` (agents long-polling for commands and answering them while a
+//! user sends commands and times each round trip, [`commands`]). A run ends with a JSON
 //! [`stats::Summary`]: throughput, latency percentiles, errors by status,
 //! wire bytes, and the CPU and memory of the load generator and (given its
 //! pid) the server over the timed phase.
@@ -19,6 +22,7 @@
 //! protocol change that breaks it breaks this crate's build and tests.
 
 pub mod client;
+pub mod commands;
 pub mod procfs;
 pub mod rng;
 pub mod runner;

@@ -7,13 +7,14 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use lxmon_loadgen::commands::{self, CommandConfig};
 use lxmon_loadgen::{Mode, RunConfig, SimHost, read_keys, run};
 
 #[derive(Parser)]
 #[command(
     name = "lxmon-loadgen",
     version,
-    about = "Simulated lxmon agents over real HTTP: live, max-throughput and backfill load, with a JSON summary",
+    about = "Simulated lxmon agents over real HTTP: live, max-throughput, backfill and command load, with a JSON summary",
     args_conflicts_with_subcommands = true
 )]
 struct Cli {
@@ -76,7 +77,8 @@ struct RunArgs {
     /// `[retention] raw_days` covers them.
     #[arg(long, default_value_t = 1)]
     hours: u32,
-    /// Requests in flight at most (max, batch and registration).
+    /// Requests in flight at most (max, batch and registration); commands
+    /// in flight at most (commands).
     #[arg(long, default_value_t = 64)]
     concurrency: usize,
     /// Seed of the host shapes and values.
@@ -93,6 +95,15 @@ struct RunArgs {
     /// Seconds before a request counts as a timeout.
     #[arg(long, default_value_t = 30.0)]
     timeout: f64,
+    /// Commands: how many to send in all (--concurrency at a time).
+    #[arg(long, default_value_t = 1000)]
+    commands: u64,
+    /// Commands: the dashboard user who sends them.
+    #[arg(long, default_value = "admin")]
+    user: String,
+    /// Commands: that user's password.
+    #[arg(long, env = "LXMON_ADMIN_PASSWORD", hide_env_values = true)]
+    password: Option<String>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -161,6 +172,16 @@ fn run_load(args: RunArgs) -> anyhow::Result<()> {
         .worker_threads(args.threads.max(1))
         .enable_all()
         .build()?;
+    if args.mode == Mode::Commands {
+        let cmd = CommandConfig {
+            commands: args.commands,
+            username: args.user,
+            password: args
+                .password
+                .context("--mode commands needs --password (or LXMON_ADMIN_PASSWORD)")?,
+        };
+        return print_json(&runtime.block_on(commands::run(&cfg, &cmd))?);
+    }
     let summary = runtime.block_on(run(&cfg))?;
     print_json(&summary)
 }

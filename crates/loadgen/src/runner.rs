@@ -15,7 +15,7 @@ use crate::procfs::Watch;
 use crate::rng::Rng;
 use crate::sim::SimHost;
 use crate::stats::{Latency, ProcessUsage, Recorder, Summary, round3};
-use crate::wire::{Encoded, encode_batches, encode_report};
+use crate::wire::{Encoded, encode_batches, encode_report, encode_report_against};
 
 /// Oldest timestamp the server keeps raw (its default raw retention is
 /// 7 days); pre-built max-mode reports stay inside it with an hour to spare.
@@ -34,6 +34,9 @@ pub enum Mode {
     Max,
     /// Pre-built NDJSON batches through the backfill endpoint.
     Batch,
+    /// Agents that long-poll for commands and answer them, and a user who
+    /// sends commands and times each round trip ([`crate::commands`]).
+    Commands,
 }
 
 impl Mode {
@@ -42,6 +45,7 @@ impl Mode {
             Mode::Live => "live",
             Mode::Max => "max",
             Mode::Batch => "batch",
+            Mode::Commands => "commands",
         }
     }
 }
@@ -109,9 +113,30 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-struct Agent {
-    sim: SimHost,
-    auth: HeaderValue,
+pub(crate) struct Agent {
+    pub(crate) sim: SimHost,
+    pub(crate) auth: HeaderValue,
+    /// The host the server registered this agent as.
+    pub(crate) host_id: Option<i64>,
+    /// The server takes reports compressed against the previous one (from
+    /// its registration answer); live agents then send them so.
+    pub(crate) delta: bool,
+}
+
+/// One simulated agent per key, not yet registered.
+pub(crate) fn agents_for(cfg: &RunConfig, now: i64) -> anyhow::Result<Vec<Agent>> {
+    cfg.keys
+        .iter()
+        .enumerate()
+        .map(|(i, key)| {
+            Ok(Agent {
+                sim: SimHost::new(cfg.seed, i, cfg.interval_s, now),
+                auth: auth_header(key)?,
+                host_id: None,
+                delta: false,
+            })
+        })
+        .collect()
 }
 
 /// Runs the configured load and returns its summary.
@@ -123,23 +148,16 @@ pub async fn run(cfg: &RunConfig) -> anyhow::Result<Summary> {
         lxmon_proto::MIN_INTERVAL_S,
         lxmon_proto::MAX_INTERVAL_S
     );
+    anyhow::ensure!(
+        cfg.mode != Mode::Commands,
+        "command mode runs through commands::run"
+    );
     let concurrency = cfg.concurrency.max(1);
     let client = Client::new(&cfg.server, cfg.timeout)?;
-    let now = now_ms();
-    let mut agents = cfg
-        .keys
-        .iter()
-        .enumerate()
-        .map(|(i, key)| {
-            Ok(Agent {
-                sim: SimHost::new(cfg.seed, i, cfg.interval_s, now),
-                auth: auth_header(key)?,
-            })
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut agents = agents_for(cfg, now_ms())?;
 
     let (registrations_ok, registration_errors) =
-        register_all(&client, &mut agents, concurrency).await;
+        register_all(&client, &mut agents, concurrency, &[]).await;
     anyhow::ensure!(
         registrations_ok > 0,
         "no agent could register with {} ({} errors): is the server up and are the keys its own?",
@@ -149,7 +167,7 @@ pub async fn run(cfg: &RunConfig) -> anyhow::Result<Summary> {
 
     let prepare_started = Instant::now();
     let prepared = match cfg.mode {
-        Mode::Live => None,
+        Mode::Live | Mode::Commands => None,
         Mode::Max => Some(prepare(
             cfg,
             std::mem::take(&mut agents),
@@ -201,7 +219,7 @@ pub async fn run(cfg: &RunConfig) -> anyhow::Result<Summary> {
         (Mode::Batch, Some(queues)) => {
             send_queues(&client, queues, Endpoint::Batch, concurrency, deadline).await
         }
-        _ => unreachable!("max and batch modes are prepared"),
+        _ => unreachable!("max and batch modes are prepared; commands run elsewhere"),
     };
     let elapsed = started.elapsed().as_secs_f64();
     stop.store(true, Ordering::Relaxed);
@@ -209,21 +227,6 @@ pub async fn run(cfg: &RunConfig) -> anyhow::Result<Summary> {
 
     let mut rec = rec;
     let samples = rec.samples_ok;
-    let usage = |watch: &mut Watch, rss_max: f64, per: u64| {
-        let (cpu, wall, rss_end) = watch.finish();
-        ProcessUsage {
-            pid: watch.pid,
-            cpu_s: round3(cpu),
-            cpu_s_per_million_samples: if per == 0 {
-                0.0
-            } else {
-                round3(cpu / per as f64 * 1e6)
-            },
-            cores_busy: round3(cpu / wall.as_secs_f64().max(1e-9)),
-            rss_mb_end: round3(rss_end),
-            rss_mb_max: round3(rss_max.max(watch.rss_max_mb).max(rss_end)),
-        }
-    };
     let server = server_watch
         .as_mut()
         .map(|w| usage(w, server_rss_max, samples));
@@ -248,6 +251,7 @@ pub async fn run(cfg: &RunConfig) -> anyhow::Result<Summary> {
         reports_sent: rec.reports_sent,
         reports_ok: rec.reports_ok,
         reports_duplicate: rec.duplicates,
+        reports_resent_whole: rec.resent_whole,
         errors: Summary::errors_of(&rec),
         status: rec.by_status.clone(),
         samples,
@@ -267,15 +271,41 @@ pub async fn run(cfg: &RunConfig) -> anyhow::Result<Summary> {
     })
 }
 
-/// Registers every agent (`concurrency` at a time). An agent whose host
-/// already has reports continues above the server's last sequence number.
-async fn register_all(client: &Client, agents: &mut [Agent], concurrency: usize) -> (u64, u64) {
+/// A process's CPU and memory over a timed phase, ended now; `per` is the
+/// samples (or other units) the CPU is divided by, per million.
+pub(crate) fn usage(watch: &mut Watch, rss_max: f64, per: u64) -> ProcessUsage {
+    let (cpu, wall, rss_end) = watch.finish();
+    ProcessUsage {
+        pid: watch.pid,
+        cpu_s: round3(cpu),
+        cpu_s_per_million_samples: if per == 0 {
+            0.0
+        } else {
+            round3(cpu / per as f64 * 1e6)
+        },
+        cores_busy: round3(cpu / wall.as_secs_f64().max(1e-9)),
+        rss_mb_end: round3(rss_end),
+        rss_mb_max: round3(rss_max.max(watch.rss_max_mb).max(rss_end)),
+    }
+}
+
+/// Registers every agent (`concurrency` at a time), announcing `actions`.
+/// An agent whose host already has reports continues above the server's
+/// last sequence number.
+pub(crate) async fn register_all(
+    client: &Client,
+    agents: &mut [Agent],
+    concurrency: usize,
+    actions: &[lxmon_proto::ActionSpec],
+) -> (u64, u64) {
     let next = Arc::new(AtomicUsize::new(0));
     let jobs: Vec<(Bytes, HeaderValue)> = agents
         .iter()
         .map(|a| {
+            let mut req = a.sim.registration();
+            req.actions = actions.to_vec();
             (
-                Bytes::from(serde_json::to_vec(&a.sim.registration()).expect("serializes")),
+                Bytes::from(serde_json::to_vec(&req).expect("serializes")),
                 a.auth.clone(),
             )
         })
@@ -291,12 +321,13 @@ async fn register_all(client: &Client, agents: &mut [Agent], concurrency: usize)
                 let Some((body, auth)) = jobs.get(i) else {
                     break;
                 };
-                let last_seq = match client.post(Endpoint::Register, auth, body.clone()).await {
+                let registered = match client.post(Endpoint::Register, auth, body.clone()).await {
                     Outcome::Status(s, body) if s.is_success() => Some(
                         serde_json::from_slice::<RegisterResponse>(&body)
                             .ok()
-                            .and_then(|r| r.last_seq)
-                            .unwrap_or(0),
+                            .map_or((0, false, None), |r| {
+                                (r.last_seq.unwrap_or(0), r.delta_reports, Some(r.server_id))
+                            }),
                     ),
                     Outcome::Status(s, body) => {
                         eprintln!(
@@ -310,18 +341,20 @@ async fn register_all(client: &Client, agents: &mut [Agent], concurrency: usize)
                         None
                     }
                 };
-                results.push((i, last_seq));
+                results.push((i, registered));
             }
             results
         }));
     }
     let (mut ok, mut errors) = (0, 0);
     for task in tasks {
-        for (i, last_seq) in task.await.unwrap_or_default() {
-            match last_seq {
-                Some(seq) => {
+        for (i, registered) in task.await.unwrap_or_default() {
+            match registered {
+                Some((seq, delta, host_id)) => {
                     ok += 1;
                     agents[i].sim.continue_after(seq);
+                    agents[i].delta = delta;
+                    agents[i].host_id = host_id;
                 }
                 None => errors += 1,
             }
@@ -331,7 +364,9 @@ async fn register_all(client: &Client, agents: &mut [Agent], concurrency: usize)
 }
 
 /// Live mode: one task per agent, each sending at its own phase in the
-/// interval, every interval ± jitter, until `duration` has passed.
+/// interval, every interval ± jitter, until `duration` has passed. Like
+/// `lxmon-agent`, each report after an acknowledged one is compressed
+/// against it (when the server takes that), and sent whole after a 409.
 async fn run_live(
     cfg: &RunConfig,
     client: &Client,
@@ -347,8 +382,14 @@ async fn run_live(
         let client = client.clone();
         let mut rng = Rng::stream(cfg.seed ^ 0x6c69_7665, i as u64);
         tasks.push(tokio::spawn(async move {
-            let Agent { mut sim, auth } = agent;
+            let Agent {
+                mut sim,
+                auth,
+                delta,
+                ..
+            } = agent;
             let mut rec = Recorder::default();
+            let mut base: Option<(u64, Vec<u8>)> = None;
             let phase = interval.mul_f64(rng.f64());
             let mut last_due = started;
             for k in 0u32.. {
@@ -366,12 +407,27 @@ async fn run_live(
                 }
                 last_due = due;
                 tokio::time::sleep_until(due.into()).await;
-                let encoded = encode_report(&sim.report(now_ms()));
-                let sent_at = Instant::now();
-                let outcome = client
-                    .post(Endpoint::Metrics, &auth, encoded.body.clone())
+                let report = sim.report(now_ms());
+                let against = base.as_ref().filter(|_| delta);
+                let (mut encoded, mut json) =
+                    encode_report_against(&report, against.map(|(seq, j)| (*seq, &j[..])));
+                let mut sent_at = Instant::now();
+                let mut outcome = client
+                    .post_encoded(Endpoint::Metrics, &auth, &encoded)
                     .await;
+                if encoded.base_seq.is_some() && is_unknown_base(&outcome) {
+                    rec.record_retry(&encoded, &outcome);
+                    (encoded, json) = encode_report_against(&report, None);
+                    sent_at = Instant::now();
+                    outcome = client
+                        .post_encoded(Endpoint::Metrics, &auth, &encoded)
+                        .await;
+                }
                 rec.record(&encoded, &outcome, sent_at.elapsed());
+                base = match &outcome {
+                    Outcome::Status(s, _) if s.is_success() => Some((report.seq, json)),
+                    _ => None,
+                };
             }
             rec
         }));
@@ -383,6 +439,14 @@ async fn run_live(
         }
     }
     total
+}
+
+/// The server's 409 for a delta whose base it does not hold.
+fn is_unknown_base(outcome: &Outcome) -> bool {
+    matches!(outcome, Outcome::Status(s, body)
+        if *s == hyper::StatusCode::CONFLICT
+            && serde_json::from_slice::<lxmon_proto::ErrorBody>(body)
+                .is_ok_and(|b| b.error.code == lxmon_proto::compress::UNKNOWN_BASE))
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -522,7 +586,7 @@ async fn send_queues(
                     match bodies.next() {
                         Some(encoded) => {
                             let sent_at = Instant::now();
-                            let outcome = client.post(endpoint, auth, encoded.body.clone()).await;
+                            let outcome = client.post_encoded(endpoint, auth, &encoded).await;
                             rec.record(&encoded, &outcome, sent_at.elapsed());
                             i += 1;
                         }
@@ -566,6 +630,8 @@ mod tests {
             .map(|(i, k)| Agent {
                 sim: SimHost::new(1, i, 10, now),
                 auth: auth_header(k).unwrap(),
+                host_id: None,
+                delta: false,
             })
             .collect();
         let queues = prepare(&cfg, agents, now, PrepareKind::Single).unwrap();
@@ -610,6 +676,8 @@ mod tests {
         let agent = || Agent {
             sim: SimHost::new(1, 0, 300, now),
             auth: auth_header(&keys[0]).unwrap(),
+            host_id: None,
+            delta: false,
         };
         let queues = prepare(&cfg, vec![agent()], now, PrepareKind::Batch).unwrap();
         let batches = &queues[0].1;
@@ -643,6 +711,8 @@ mod tests {
         let agents = vec![Agent {
             sim: SimHost::new(1, 0, 10, now),
             auth: auth_header(&keys[0]).unwrap(),
+            host_id: None,
+            delta: false,
         }];
         let queues = prepare(&cfg, agents, now, PrepareKind::Batch).unwrap();
         let batches = &queues[0].1;

@@ -22,6 +22,9 @@ pub struct Recorder {
     pub latencies_us: Vec<u32>,
     /// Reports the server said it already had (should stay 0).
     pub duplicates: u64,
+    /// Delta reports the server answered 409 `unknown_base` to, each then
+    /// sent whole (the first after a server restart; otherwise 0).
+    pub resent_whole: u64,
 }
 
 impl Recorder {
@@ -53,6 +56,14 @@ impl Recorder {
         *self.by_status.entry(key).or_default() += 1;
     }
 
+    /// A delta report refused for its unknown base: its bytes were on the
+    /// wire, the report itself is recorded when it is sent again whole.
+    pub fn record_retry(&mut self, sent: &Encoded, _outcome: &Outcome) {
+        self.requests += 1;
+        self.wire_bytes += sent.body.len() as u64;
+        self.resent_whole += 1;
+    }
+
     pub fn merge(&mut self, other: Recorder) {
         self.requests += other.requests;
         self.reports_sent += other.reports_sent;
@@ -62,6 +73,7 @@ impl Recorder {
         self.wire_bytes += other.wire_bytes;
         self.json_bytes += other.json_bytes;
         self.duplicates += other.duplicates;
+        self.resent_whole += other.resent_whole;
         for (k, v) in other.by_status {
             *self.by_status.entry(k).or_default() += v;
         }
@@ -162,6 +174,8 @@ pub struct Summary {
     pub reports_sent: u64,
     pub reports_ok: u64,
     pub reports_duplicate: u64,
+    /// Live delta reports answered 409 `unknown_base` and sent again whole.
+    pub reports_resent_whole: u64,
     /// Requests that did not succeed.
     pub errors: u64,
     /// Every request's outcome: HTTP status, or `connect`/`io`/`timeout`.

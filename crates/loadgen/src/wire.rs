@@ -1,9 +1,10 @@
 //! Report bodies as they travel: JSON compressed with the protocol's zstd
-//! dictionary, one report per request or NDJSON batches bounded like the
-//! server bounds them.
+//! dictionary, or against the agent's previous report as live agents send
+//! them, one report per request, or NDJSON batches bounded like the server
+//! bounds them.
 
 use bytes::Bytes;
-use lxmon_proto::compress::compress_with_dict;
+use lxmon_proto::compress::{compress_against, compress_with_dict};
 use lxmon_proto::{MAX_BATCH_BYTES, MAX_BATCH_RECORDS, Report};
 
 /// A request body ready to send.
@@ -17,6 +18,9 @@ pub struct Encoded {
     pub samples: u64,
     /// Uncompressed JSON bytes.
     pub json_bytes: u64,
+    /// Compressed against this report of the agent (`report:<seq>`), not
+    /// with the shared dictionary.
+    pub base_seq: Option<u64>,
 }
 
 /// The compressor's output keeps the capacity of its worst-case bound;
@@ -28,13 +32,27 @@ fn shrunk(mut body: Vec<u8>) -> Bytes {
 
 /// One report, as `POST /api/agent/metrics` takes it.
 pub fn encode_report(report: &Report) -> Encoded {
+    encode_report_against(report, None).0
+}
+
+/// One report compressed against `base` (the seq and exact JSON of the
+/// agent's last acknowledged report) when given, as `lxmon-agent` sends
+/// live reports, else with the shared dictionary. Also returns the report's
+/// JSON: the base of the next one.
+pub fn encode_report_against(report: &Report, base: Option<(u64, &[u8])>) -> (Encoded, Vec<u8>) {
     let json = serde_json::to_vec(report).expect("a report always serializes");
-    Encoded {
-        body: shrunk(compress_with_dict(&json)),
+    let body = match base {
+        Some((_, base)) => compress_against(&json, base),
+        None => compress_with_dict(&json),
+    };
+    let encoded = Encoded {
+        body: shrunk(body),
         reports: 1,
         samples: report.metrics.len() as u64,
         json_bytes: json.len() as u64,
-    }
+        base_seq: base.map(|(seq, _)| seq),
+    };
+    (encoded, json)
 }
 
 /// Reports (oldest first) as NDJSON batches for
@@ -61,6 +79,7 @@ pub fn encode_batches_bounded(
                     reports: *records,
                     samples: *samples,
                     json_bytes: ndjson.len() as u64,
+                    base_seq: None,
                 });
             }
             ndjson.clear();
@@ -86,7 +105,10 @@ pub fn encode_batches_bounded(
 }
 
 /// Wire size of reports read from text: one JSON report, or NDJSON (one per
-/// line), each compressed alone as an agent sends it.
+/// line), each compressed alone with the shared dictionary (`wire_*`, what
+/// an agent sends first and after a server restart), and each after the
+/// first compressed against the line before it (`delta_*`, what a live
+/// agent sends once the server holds its previous report).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct WireSize {
     pub reports: u64,
@@ -96,13 +118,18 @@ pub struct WireSize {
     pub wire_bytes_per_report: f64,
     pub wire_bytes_per_sample: f64,
     pub json_bytes_per_sample: f64,
+    /// Reports after the first, and their bytes and samples as deltas.
+    pub delta_reports: u64,
+    pub delta_wire_bytes: u64,
+    pub delta_wire_bytes_per_report: f64,
+    pub delta_wire_bytes_per_sample: f64,
 }
 
 pub fn wire_size(text: &str) -> anyhow::Result<WireSize> {
-    let mut encoded = Vec::new();
+    let mut parsed: Vec<Report> = Vec::new();
     let trimmed = text.trim();
     if trimmed.starts_with('{') && serde_json::from_str::<Report>(trimmed).is_ok() {
-        encoded.push(encode_report(&serde_json::from_str(trimmed)?));
+        parsed.push(serde_json::from_str(trimmed)?);
     } else {
         for (i, line) in text.lines().enumerate() {
             if line.trim().is_empty() {
@@ -110,10 +137,22 @@ pub fn wire_size(text: &str) -> anyhow::Result<WireSize> {
             }
             let report: Report = serde_json::from_str(line)
                 .map_err(|e| anyhow::anyhow!("line {}: not a report: {e}", i + 1))?;
-            encoded.push(encode_report(&report));
+            parsed.push(report);
         }
     }
-    anyhow::ensure!(!encoded.is_empty(), "no report found");
+    anyhow::ensure!(!parsed.is_empty(), "no report found");
+    let encoded: Vec<Encoded> = parsed.iter().map(encode_report).collect();
+    let (mut delta_reports, mut delta_wire_bytes, mut delta_samples) = (0u64, 0u64, 0u64);
+    let mut base: Option<(u64, Vec<u8>)> = None;
+    for report in &parsed {
+        let (e, json) = encode_report_against(report, base.as_ref().map(|(s, j)| (*s, &j[..])));
+        if e.base_seq.is_some() {
+            delta_reports += 1;
+            delta_wire_bytes += e.body.len() as u64;
+            delta_samples += e.samples;
+        }
+        base = Some((report.seq, json));
+    }
     let reports = encoded.len() as u64;
     let samples: u64 = encoded.iter().map(|e| e.samples).sum();
     let json_bytes: u64 = encoded.iter().map(|e| e.json_bytes).sum();
@@ -127,6 +166,10 @@ pub fn wire_size(text: &str) -> anyhow::Result<WireSize> {
         wire_bytes_per_report: per(wire_bytes, reports),
         wire_bytes_per_sample: per(wire_bytes, samples),
         json_bytes_per_sample: per(json_bytes, samples),
+        delta_reports,
+        delta_wire_bytes,
+        delta_wire_bytes_per_report: per(delta_wire_bytes, delta_reports),
+        delta_wire_bytes_per_sample: per(delta_wire_bytes, delta_samples),
     })
 }
 
@@ -162,6 +205,18 @@ mod tests {
     }
 
     #[test]
+    fn a_delta_decodes_against_its_base_only() {
+        let rs = reports(2);
+        let (first, base) = encode_report_against(&rs[0], None);
+        assert_eq!(first.base_seq, None);
+        let (second, json) = encode_report_against(&rs[1], Some((rs[0].seq, &base)));
+        assert_eq!(second.base_seq, Some(rs[0].seq));
+        let decoded = lxmon_proto::compress::decode_against(&second.body, &base, 1 << 20).unwrap();
+        assert_eq!(decoded, json);
+        assert_eq!(serde_json::from_slice::<Report>(&decoded).unwrap(), rs[1]);
+    }
+
+    #[test]
     fn wire_size_of_json_and_ndjson() {
         let rs = reports(3);
         let one = wire_size(&serde_json::to_string_pretty(&rs[1]).unwrap()).unwrap();
@@ -177,6 +232,15 @@ mod tests {
             all.wire_bytes_per_sample > 0.0
                 && all.wire_bytes_per_sample < all.json_bytes_per_sample
         );
+        // Consecutive reports of one host: the delta carries little more
+        // than the changed values.
+        assert_eq!(all.delta_reports, 2);
+        assert!(
+            all.delta_wire_bytes_per_sample > 0.0
+                && all.delta_wire_bytes_per_sample * 2.0 < all.wire_bytes_per_sample,
+            "{all:?}"
+        );
+        assert_eq!(one.delta_reports, 0);
         assert!(wire_size("").is_err());
     }
 }

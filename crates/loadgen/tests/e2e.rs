@@ -186,6 +186,13 @@ fn every_mode_against_the_real_server() {
         live["samples"].as_u64().unwrap()
     );
     assert!(live["wire_bytes_per_sample"].as_f64().unwrap() > 0.0);
+    // Like lxmon-agent, each agent's reports after its first are deltas
+    // against the one before, and the server decoded every one.
+    assert_eq!(
+        server_figure(&server.url, "lxmon_reports_delta_total") as u64,
+        live_ok - 5
+    );
+    assert_eq!(live["reports_resent_whole"], 0, "{live:#}");
 
     // Max: 200 pre-built reports from 4 agents, 8 in flight.
     let max = loadgen(
@@ -229,6 +236,90 @@ fn every_mode_against_the_real_server() {
         server_figure(&server.url, "lxmon_reports_ingested_total") as u64,
         live_ok + 200 + 1080 + 40
     );
+}
+
+/// One HTTP/1.1 exchange over a plain socket: (status, JSON body).
+fn http_json(url: &str, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, Value) {
+    let addr = url.trim_start_matches("http://");
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let status = text[9..12].parse().unwrap();
+    let (_, body) = text.split_once("\r\n\r\n").unwrap();
+    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+/// Command mode drives the remote-command path: every command it sends is
+/// delivered through a long-poll, answered, and stored as succeeded, which
+/// the server's own command history confirms.
+#[test]
+fn command_mode_round_trips_through_the_real_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let keys = create_keys(&data, 6);
+    let server = start_server(&data);
+    let summary = loadgen(
+        &server,
+        &keys,
+        dir.path(),
+        &[
+            "--mode",
+            "commands",
+            "--commands",
+            "60",
+            "--concurrency",
+            "4",
+            "--password",
+            "loadgen-e2e",
+        ],
+    );
+    assert_eq!(summary["commands_sent"], 60, "{summary:#}");
+    assert_eq!(summary["commands_completed"], 60, "{summary:#}");
+    assert_eq!(summary["errors"], 0, "{summary:#}");
+    assert_eq!(summary["registrations_ok"], 6, "{summary:#}");
+    let rtt = &summary["round_trip_ms"];
+    let delivery = &summary["delivery_ms"];
+    assert!(
+        delivery["p50"].as_f64().unwrap() > 0.0
+            && delivery["max"].as_f64().unwrap() <= rtt["max"].as_f64().unwrap(),
+        "{summary:#}"
+    );
+
+    let (status, login) = http_json(
+        &server.url,
+        "POST",
+        "/api/auth/login",
+        None,
+        r#"{"username":"admin","password":"loadgen-e2e"}"#,
+    );
+    assert_eq!(status, 200, "{login}");
+    let token = login["token"].as_str().unwrap();
+    let (_, hosts) = http_json(&server.url, "GET", "/api/servers", Some(token), "");
+    let hosts = hosts.as_array().unwrap();
+    assert_eq!(hosts.len(), 6);
+    let mut statuses = std::collections::BTreeMap::new();
+    for host in hosts {
+        let path = format!("/api/servers/{}/commands?limit=500", host["id"]);
+        let (status, history) = http_json(&server.url, "GET", &path, Some(token), "");
+        assert_eq!(status, 200, "{history}");
+        for c in history.as_array().unwrap() {
+            assert_eq!(c["action"], "noop");
+            assert_eq!(c["exit_code"], 0, "{c}");
+            *statuses
+                .entry(c["status"].as_str().unwrap().to_owned())
+                .or_insert(0) += 1;
+        }
+    }
+    // Round-robin over the hosts, every one answered.
+    assert_eq!(statuses, [("succeeded".to_owned(), 60)].into());
 }
 
 #[test]

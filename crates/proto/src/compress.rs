@@ -15,6 +15,21 @@ use std::io::Read;
 pub const DICT_HEADER: &str = "x-lxmon-zstd-dict";
 /// The value of [`DICT_HEADER`] for [`DICTIONARY_V1`].
 pub const DICT_V1: &str = "v1";
+/// [`DICT_HEADER`] value prefix for a report compressed against the host's
+/// previous report: `report:<seq>` names the report (by its `seq`) whose
+/// exact JSON bytes, as the server acknowledged them, are the raw-content
+/// dictionary. Consecutive reports of a host differ mostly in their values,
+/// so such a body costs a few bytes per changed value. A server that does
+/// not hold that report answers 409 [`UNKNOWN_BASE`] and the agent sends
+/// the report again with [`DICTIONARY_V1`].
+pub const DICT_REPORT_PREFIX: &str = "report:";
+/// Error code of the 409 for a [`DICT_REPORT_PREFIX`] body whose base
+/// report the server does not hold (restarted, or a report was lost).
+pub const UNKNOWN_BASE: &str = "unknown_base";
+/// zstd level for delta bodies: a report is a few KiB, so even a high level
+/// costs well under a millisecond, and each byte saved is saved every
+/// interval on every host.
+const DELTA_LEVEL: i32 = 9;
 
 /// Raw-content dictionary, version 1. zstd favours the end of a raw
 /// dictionary, so the most frequent fragments come last.
@@ -48,6 +63,8 @@ pub enum Encoding {
     Gzip,
     Zstd,
     ZstdDictV1,
+    /// zstd against the host's report with this `seq` ([`DICT_REPORT_PREFIX`]).
+    ZstdReport(u64),
 }
 
 impl Encoding {
@@ -60,7 +77,10 @@ impl Encoding {
             Some("zstd") => match dict.map(str::trim) {
                 None => Some(Encoding::Zstd),
                 Some(DICT_V1) => Some(Encoding::ZstdDictV1),
-                Some(_) => None,
+                Some(other) => other
+                    .strip_prefix(DICT_REPORT_PREFIX)
+                    .and_then(|seq| seq.parse().ok())
+                    .map(Encoding::ZstdReport),
             },
             Some(_) => None,
         }
@@ -78,6 +98,58 @@ pub enum DecodeError {
 thread_local! {
     static DICT_DECOMPRESSOR: RefCell<Option<zstd::bulk::Decompressor<'static>>> = const { RefCell::new(None) };
     static DICT_COMPRESSOR: RefCell<Option<zstd::bulk::Compressor<'static>>> = const { RefCell::new(None) };
+    static DELTA_COMPRESSOR: RefCell<Option<zstd::bulk::Compressor<'static>>> = const { RefCell::new(None) };
+    static DELTA_DECOMPRESSOR: RefCell<Option<zstd::bulk::Decompressor<'static>>> = const { RefCell::new(None) };
+}
+
+/// Compresses a report against `base`, the exact JSON of the host's report
+/// the server last acknowledged; send it with `Content-Encoding: zstd` and
+/// `x-lxmon-zstd-dict: report:<base seq>`.
+pub fn compress_against(body: &[u8], base: &[u8]) -> Vec<u8> {
+    DELTA_COMPRESSOR.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let compressor = slot.get_or_insert_with(|| {
+            // The frame records the content size (the server's bomb check)
+            // and a checksum of the content: decoded against any other base
+            // than the one it was made with, a delta fails to decode instead
+            // of yielding a plausible report with other values.
+            let mut c = zstd::bulk::Compressor::new(DELTA_LEVEL).expect("zstd context");
+            c.set_parameter(zstd::zstd_safe::CParameter::ChecksumFlag(true))
+                .expect("zstd parameter");
+            c
+        });
+        compressor
+            .set_dictionary(DELTA_LEVEL, base)
+            .expect("a raw-content dictionary loads");
+        let out = compressor
+            .compress(body)
+            .expect("in-memory zstd compression cannot fail");
+        // Do not keep a reference-sized copy of the last base around.
+        let _ = compressor.set_dictionary(DELTA_LEVEL, &[]);
+        out
+    })
+}
+
+/// Decodes a body made by [`compress_against`] with the same `base`,
+/// refusing to produce more than `limit` bytes.
+pub fn decode_against(body: &[u8], base: &[u8], limit: usize) -> Result<Vec<u8>, DecodeError> {
+    let size = zstd::zstd_safe::get_frame_content_size(body)
+        .map_err(|_| DecodeError::Corrupt("zstd", "bad frame header".into()))?
+        .ok_or_else(|| DecodeError::Corrupt("zstd", "frame without content size".into()))?;
+    if size as usize > limit {
+        return Err(DecodeError::TooLarge { limit });
+    }
+    DELTA_DECOMPRESSOR.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let decompressor =
+            slot.get_or_insert_with(|| zstd::bulk::Decompressor::new().expect("zstd context"));
+        decompressor
+            .set_dictionary(base)
+            .map_err(|e| DecodeError::Corrupt("zstd", e.to_string()))?;
+        decompressor
+            .decompress(body, size as usize)
+            .map_err(|e| DecodeError::Corrupt("zstd", e.to_string()))
+    })
 }
 
 /// Compresses a body with zstd and [`DICTIONARY_V1`]; send it with
@@ -96,7 +168,8 @@ pub fn compress_with_dict(body: &[u8]) -> Vec<u8> {
 }
 
 /// Decodes a request body, refusing to produce more than `limit` bytes (so a
-/// small compressed bomb cannot exhaust memory).
+/// small compressed bomb cannot exhaust memory). A [`Encoding::ZstdReport`]
+/// body needs its base: [`decode_against`].
 pub fn decode(body: &[u8], encoding: Encoding, limit: usize) -> Result<Vec<u8>, DecodeError> {
     match encoding {
         Encoding::Identity => {
@@ -110,6 +183,10 @@ pub fn decode(body: &[u8], encoding: Encoding, limit: usize) -> Result<Vec<u8>, 
             Ok(decoder) => read_bounded(decoder, limit, "zstd"),
             Err(e) => Err(DecodeError::Corrupt("zstd", e.to_string())),
         },
+        Encoding::ZstdReport(_) => Err(DecodeError::Corrupt(
+            "zstd",
+            "a delta body needs its base report".into(),
+        )),
         Encoding::ZstdDictV1 => {
             // The agent's bulk compressor records the content size, which lets
             // us refuse an oversized body before decoding it.
@@ -199,6 +276,47 @@ mod tests {
     }
 
     #[test]
+    fn delta_against_the_previous_report() {
+        let report = |seq: u64, cpu: f64, mem: u64| {
+            format!(
+                r#"{{"v":1,"host":{{"hostname":"web-1"}},"ts":{},"interval_s":10,"seq":{seq},"metrics":[{{"n":"cpu.usage_percent","v":{cpu}}},{{"n":"mem.used_bytes","v":{mem}}},{{"n":"mem.total_bytes","v":8589934592}},{{"n":"fs.used_bytes","l":{{"mount":"/"}},"v":987654321}}]}}"#,
+                1_700_000_000_000 + seq * 10_000
+            )
+            .into_bytes()
+        };
+        let base = report(7, 12.5, 123_456_789);
+        let next = report(8, 13.25, 123_460_001);
+        let delta = compress_against(&next, &base);
+        let alone = compress_with_dict(&next);
+        assert!(
+            delta.len() * 2 < alone.len(),
+            "delta {} vs v1 dictionary {}",
+            delta.len(),
+            alone.len()
+        );
+        assert_eq!(decode_against(&delta, &base, 1 << 20).unwrap(), next);
+        // Against any other base, even one that differs in a single value
+        // of the same length, it does not decode at all (the checksum).
+        let other = report(7, 99.5, 123_456_789);
+        assert_eq!(other.len(), base.len());
+        assert!(matches!(
+            decode_against(&delta, &other, 1 << 20),
+            Err(DecodeError::Corrupt(..))
+        ));
+        // Bounded like every other body.
+        let big = vec![b'a'; 2 << 20];
+        let bomb = compress_against(&big, &base);
+        assert!(matches!(
+            decode_against(&bomb, &base, 1 << 20),
+            Err(DecodeError::TooLarge { .. })
+        ));
+        assert!(matches!(
+            decode_against(b"garbage", &base, 1024),
+            Err(DecodeError::Corrupt(..))
+        ));
+    }
+
+    #[test]
     fn garbage_is_corrupt_not_a_panic() {
         assert!(matches!(
             decode(b"not zstd", Encoding::ZstdDictV1, 1024),
@@ -218,6 +336,14 @@ mod tests {
             Some(Encoding::ZstdDictV1)
         );
         assert_eq!(Encoding::from_headers(Some("zstd"), Some("v9")), None);
+        assert_eq!(
+            Encoding::from_headers(Some("zstd"), Some("report:42")),
+            Some(Encoding::ZstdReport(42))
+        );
+        assert_eq!(
+            Encoding::from_headers(Some("zstd"), Some("report:-1")),
+            None
+        );
         assert_eq!(Encoding::from_headers(Some("br"), None), None);
     }
 }

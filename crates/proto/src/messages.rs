@@ -358,6 +358,11 @@ pub struct RegisterResponse {
     /// a duplicate.
     pub last_seq: Option<u64>,
     pub config: AgentConfig,
+    /// The server takes reports compressed against the previous one
+    /// (`x-lxmon-zstd-dict: report:<seq>`, [`crate::compress::compress_against`]).
+    /// Absent from older servers, which an agent then never sends them.
+    #[serde(default)]
+    pub delta_reports: bool,
 }
 
 /// `POST /api/agent/metrics` response.

@@ -23,6 +23,11 @@ pub struct AppState {
     /// Latest top-process lists per host. Replaced by every report and not
     /// worth a write per report; after a restart they return with the next one.
     pub processes: Arc<RwLock<HashMap<HostId, TopProcesses>>>,
+    /// Each host's last stored single report, `(seq, exact JSON)`: the base
+    /// its agent compresses the next report against (`x-lxmon-zstd-dict:
+    /// report:<seq>`). Memory only, a few KiB per host; after a restart an
+    /// agent's first delta is answered 409 and it sends that report whole.
+    pub report_bases: Arc<Mutex<HashMap<HostId, ReportBase>>>,
     pub events: EventBus,
     pub limits: Arc<Limits>,
     /// TOTP secrets between setup and confirmation, by user. Memory only: a
@@ -35,6 +40,13 @@ pub struct AppState {
     /// Bounds concurrent probes (scheduled runs and "test now").
     pub probe_slots: Arc<tokio::sync::Semaphore>,
     pub alerts: AlertEngine,
+}
+
+/// A host's report that its agent's next report may be compressed against.
+#[derive(Clone)]
+pub struct ReportBase {
+    pub seq: u64,
+    pub json: Arc<[u8]>,
 }
 
 /// Brute-force limits (failures per window).
@@ -72,6 +84,7 @@ impl AppState {
             sessions: SessionKeys::new(secret),
             telemetry: Arc::default(),
             processes: Arc::default(),
+            report_bases: Arc::default(),
             events: EventBus::default(),
             limits: Arc::default(),
             pending_totp: Arc::default(),
@@ -95,6 +108,27 @@ impl AppState {
     /// (Another server instance's agents find the command on their next poll.)
     pub fn wake_agent(&self, host: HostId) {
         self.agent_wakeup(host).notify_one();
+    }
+
+    /// The JSON of `host`'s report `seq`, if it is the base held for it.
+    pub fn report_base(&self, host: HostId, seq: u64) -> Option<Arc<[u8]>> {
+        let bases = self.report_bases.lock().unwrap_or_else(|p| p.into_inner());
+        bases
+            .get(&host)
+            .filter(|b| b.seq == seq)
+            .map(|b| b.json.clone())
+    }
+
+    /// Remembers `json` (report `seq`, just stored) as `host`'s base.
+    pub fn set_report_base(&self, host: HostId, seq: u64, json: Vec<u8>) {
+        let base = ReportBase {
+            seq,
+            json: Arc::from(json),
+        };
+        self.report_bases
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(host, base);
     }
 
     /// Runs a blocking store call off the async executor.

@@ -81,6 +81,13 @@ pub struct Telemetry {
     pub reports_ingested: AtomicU64,
     pub reports_duplicate: AtomicU64,
     pub samples_ingested: AtomicU64,
+    /// Single reports stored (`POST /api/agent/metrics`): their body bytes
+    /// as received (compressed), their samples, and how many were deltas
+    /// against the host's previous report. Bytes on the wire per sample,
+    /// as agents really send them.
+    pub report_wire_bytes: AtomicU64,
+    pub report_wire_samples: AtomicU64,
+    pub reports_delta: AtomicU64,
     pub agent_auth_failures: AtomicU64,
     pub login_failures: AtomicU64,
     pub notifications_sent: AtomicU64,
@@ -99,6 +106,9 @@ impl Default for Telemetry {
             reports_ingested: AtomicU64::new(0),
             reports_duplicate: AtomicU64::new(0),
             samples_ingested: AtomicU64::new(0),
+            report_wire_bytes: AtomicU64::new(0),
+            report_wire_samples: AtomicU64::new(0),
+            reports_delta: AtomicU64::new(0),
             agent_auth_failures: AtomicU64::new(0),
             login_failures: AtomicU64::new(0),
             notifications_sent: AtomicU64::new(0),
@@ -260,6 +270,21 @@ impl Telemetry {
                 "lxmon_samples_ingested_total",
                 "Samples stored.",
                 &self.samples_ingested,
+            ),
+            (
+                "lxmon_report_wire_bytes_total",
+                "Body bytes, as received, of single reports stored (POST /api/agent/metrics).",
+                &self.report_wire_bytes,
+            ),
+            (
+                "lxmon_report_wire_samples_total",
+                "Samples in the single reports of lxmon_report_wire_bytes_total.",
+                &self.report_wire_samples,
+            ),
+            (
+                "lxmon_reports_delta_total",
+                "Single reports stored that were compressed against the host's previous report.",
+                &self.reports_delta,
             ),
             (
                 "lxmon_agent_auth_failures_total",

@@ -142,25 +142,32 @@ fn agent_values_agree_with_proc_and_status_follows_silence() {
     assert!(went_offline, "host still online after the agent stopped");
 }
 
-#[test]
-fn a_server_outage_is_backfilled_exactly_once() {
-    let dir = tempfile::tempdir().unwrap();
-    // No sealing during the test, so head rows count stored reports one to one.
-    let config = dir.path().join("server.toml");
+/// A server that seals nothing during the test (so head rows count stored
+/// reports one to one) and an agent reporting into it every
+/// `interval` seconds, spooling in `dir/spool`.
+fn unsealed_server_with_agent(dir: &std::path::Path, interval: &str) -> (Server, Agent) {
+    let config = dir.join("server.toml");
     std::fs::write(&config, "maintenance_interval_s = 3600\n").unwrap();
-    let mut server = Server::start(
-        &dir.path().join("data"),
+    let server = Server::start(
+        &dir.join("data"),
         free_port(),
         &["--config", config.to_str().unwrap()],
     );
     let key = server.create_key("local");
-    let start = now_ms();
-    let mut agent = Agent::start(
+    let agent = Agent::start(
         &server.url(),
         &key,
-        &dir.path().join("spool"),
-        &["--interval", "1"],
+        &dir.join("spool"),
+        &["--interval", interval],
     );
+    (server, agent)
+}
+
+#[test]
+fn a_server_outage_is_backfilled_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, mut agent) = unsealed_server_with_agent(dir.path(), "1");
+    let start = now_ms();
     let api = Api::logged_in(&server.url());
     assert!(wait_until(Duration::from_secs(20), || host_id(&api).is_some()));
     let host = host_id(&api).unwrap();
@@ -305,4 +312,73 @@ fn the_agent_survives_unreachable_failing_and_slow_servers() {
         ts.first().unwrap() - start < 3000,
         "the first reports were lost"
     );
+}
+
+/// One figure from `/metrics` (0 when absent).
+fn figure(api: &Api, line_start: &str) -> u64 {
+    let text = api.get("/metrics").body.as_str().unwrap().to_owned();
+    text.lines()
+        .find_map(|l| l.strip_prefix(line_start))
+        .map_or(0, |v| v.trim().parse().unwrap())
+}
+
+/// The agent sends each report compressed against the one before, a few
+/// bytes per sample; after a server restart (which forgets that base) its
+/// next delta is refused with 409, it sends that report whole, deltas
+/// resume, and no report is lost or refused.
+#[test]
+fn live_reports_are_deltas_and_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = now_ms();
+    let (mut server, mut agent) = unsealed_server_with_agent(dir.path(), "2");
+    let spool = dir.path().join("spool");
+    let api = Api::logged_in(&server.url());
+    assert!(wait_until(Duration::from_secs(30), || figure(
+        &api,
+        "lxmon_reports_delta_total "
+    ) >= 3));
+    let (bytes, samples) = (
+        figure(&api, "lxmon_report_wire_bytes_total "),
+        figure(&api, "lxmon_report_wire_samples_total "),
+    );
+    let reports = figure(&api, "lxmon_reports_ingested_total ");
+    // The first report is whole (~600 B); the deltas after it are a few
+    // bytes per sample.
+    assert!(
+        (bytes as f64 / samples as f64) < 6.0,
+        "{bytes} bytes for {samples} samples in {reports} reports"
+    );
+
+    // Restart right after a report landed, so the next one meets a server
+    // that does not hold its base.
+    assert!(wait_until(Duration::from_secs(10), || figure(
+        &api,
+        "lxmon_reports_ingested_total "
+    ) > reports));
+    server.terminate();
+    server.restart();
+    let api = Api::logged_in(&server.url());
+    assert!(
+        wait_until(Duration::from_secs(30), || figure(
+            &api,
+            "lxmon_reports_delta_total "
+        ) >= 2),
+        "deltas did not resume after the restart"
+    );
+    assert_eq!(
+        figure(&api, "lxmon_reports_rejected_total{code=\"unknown_base\"} "),
+        1,
+        "the first report after the restart should have been a refused delta"
+    );
+    agent.stop();
+    let host = host_id(&api).unwrap();
+    let ts = raw_timestamps(&api, host, start);
+    let gaps: Vec<i64> = ts
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .filter(|d| *d > 3900)
+        .collect();
+    assert!(gaps.is_empty(), "gaps of {gaps:?} ms: a report was lost");
+    let log = std::fs::read_to_string(spool.with_extension("agent.log")).unwrap();
+    assert!(!log.contains("refused"), "{log}");
 }

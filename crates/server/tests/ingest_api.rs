@@ -496,3 +496,123 @@ fn the_dashboard_is_served_and_never_shadows_the_api() {
         Some("public, max-age=31536000, immutable")
     );
 }
+
+/// `x-lxmon-zstd-dict: report:<seq>`: a report compressed against the
+/// host's previous one is stored like any other; a base the server does not
+/// hold (unknown seq, a restart, the wrong bytes) is a 409 `unknown_base`
+/// that stores nothing, and the same report sent whole then lands.
+#[test]
+fn reports_compressed_against_the_previous_one() {
+    use lxmon_proto::compress::{UNKNOWN_BASE, compress_against, compress_with_dict};
+    let mut f = fixture(&[]);
+    let t = now_ms() - 30_000;
+    let json_of =
+        |seq: u64, cpu: f64| serde_json::to_vec(&report(seq, t + seq as i64 * 1000, cpu)).unwrap();
+    let send = |agent: &Api, body: Vec<u8>, dict: &str| {
+        agent.post(
+            "/api/agent/metrics",
+            &[
+                ("content-type", "application/json"),
+                ("content-encoding", "zstd"),
+                ("x-lxmon-zstd-dict", dict),
+            ],
+            body,
+        )
+    };
+    let registered = f
+        .agent
+        .post_json("/api/agent/register", &json!({"hostname": "e2e-host"}));
+    assert_eq!(registered.body["delta_reports"], json!(true));
+
+    let first = json_of(1, 10.0);
+    let r = send(&f.agent, compress_with_dict(&first), "v1");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let second = json_of(2, 20.0);
+    let delta = compress_against(&second, &first);
+    assert!(delta.len() * 2 < compress_with_dict(&second).len());
+    let r = send(&f.agent, delta, "report:1");
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    // Against a report the server does not hold as the base (1 was
+    // replaced by 2), or against other bytes than report 2's (here the
+    // delta copies the value 30.0 from its base, where the server's report
+    // 2 holds 20.0: the frame's checksum fails): 409.
+    let third = json_of(3, 30.0);
+    let r = send(&f.agent, compress_against(&third, &first), "report:1");
+    assert_eq!(
+        (r.status, error_code(&r)),
+        (409, UNKNOWN_BASE),
+        "{}",
+        r.body
+    );
+    let r = send(
+        &f.agent,
+        compress_against(&third, &json_of(2, 30.0)),
+        "report:2",
+    );
+    assert_eq!(
+        (r.status, error_code(&r)),
+        (409, UNKNOWN_BASE),
+        "{}",
+        r.body
+    );
+    let r = send(&f.agent, b"not zstd at all".to_vec(), "report:2");
+    assert_eq!(
+        (r.status, error_code(&r)),
+        (409, UNKNOWN_BASE),
+        "{}",
+        r.body
+    );
+    // Only the single-report endpoint takes deltas.
+    let r = f.agent.post(
+        "/api/agent/metrics/batch",
+        &[
+            ("content-encoding", "zstd"),
+            ("x-lxmon-zstd-dict", "report:2"),
+        ],
+        compress_against(&third, &second),
+    );
+    assert_eq!(
+        (r.status, error_code(&r)),
+        (415, "unsupported_encoding"),
+        "{}",
+        r.body
+    );
+    let r = send(&f.agent, compress_against(&third, &second), "report:2");
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    // A restart forgets every base: the agent's next delta is refused, the
+    // report sent whole is stored, and deltas resume against it.
+    f.server.terminate();
+    f.server.restart();
+    let fourth = json_of(4, 40.0);
+    let r = send(&f.agent, compress_against(&fourth, &third), "report:3");
+    assert_eq!(
+        (r.status, error_code(&r)),
+        (409, UNKNOWN_BASE),
+        "{}",
+        r.body
+    );
+    let r = send(&f.agent, compress_with_dict(&fourth), "v1");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = send(
+        &f.agent,
+        compress_against(&json_of(5, 50.0), &fourth),
+        "report:4",
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    let api = Api::logged_in(&f.server.url());
+    let values = stored_cpu(&api, f.host, t);
+    let stored: Vec<f64> = values.iter().filter_map(Value::as_f64).collect();
+    assert_eq!(stored, [10.0, 20.0, 30.0, 40.0, 50.0]);
+    let metrics = api.get("/metrics").body.as_str().unwrap().to_owned();
+    assert!(
+        metrics.contains("lxmon_reports_delta_total 1\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("lxmon_reports_rejected_total{code=\"unknown_base\"} 1\n"),
+        "{metrics}"
+    );
+}

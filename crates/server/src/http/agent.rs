@@ -17,7 +17,7 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use super::error::{ApiError, ApiResult};
 use super::events::LiveEvent;
-use super::extract::{AgentAuth, parse_json, read_body};
+use super::extract::{AgentAuth, parse_json, read_body, read_report_body, unknown_base};
 use crate::state::AppState;
 
 /// Largest registration or heartbeat body.
@@ -127,6 +127,7 @@ pub async fn register(
         registered: true,
         last_seq: host.last_seq,
         config: agent_config(&state, Some(host.id)).await?,
+        delta_reports: true,
     }))
 }
 
@@ -217,8 +218,9 @@ fn rejecting(state: &AppState) -> impl Fn(ApiError) -> ApiError + '_ {
 
 /// Push one report. Durable when the 200 arrives.
 #[utoipa::path(post, path = "/api/agent/metrics", tag = "agent",
-    request_body(content = Report, description = "JSON; Content-Encoding zstd (optionally with x-lxmon-zstd-dict: v1) or gzip accepted"),
+    request_body(content = Report, description = "JSON; Content-Encoding zstd (with x-lxmon-zstd-dict: v1 for the shared dictionary, or report:<seq> for a body compressed against this host's report <seq>, the last one this server acknowledged) or gzip accepted"),
     responses((status = 200, body = MetricsAck), (status = 400, body = lxmon_proto::ErrorBody), (status = 401, body = lxmon_proto::ErrorBody),
+        (status = 409, description = "unknown_base: a report:<seq> body whose base this server does not hold; send the report whole", body = lxmon_proto::ErrorBody),
         (status = 413, body = lxmon_proto::ErrorBody), (status = 422, body = lxmon_proto::ErrorBody)),
     security(("agent_key" = [])))]
 pub async fn metrics(
@@ -228,13 +230,24 @@ pub async fn metrics(
     body: Body,
 ) -> ApiResult<Json<MetricsAck>> {
     let started = Instant::now();
-    let bytes = read_body(&headers, body, MAX_REPORT_BYTES)
-        .await
-        .map_err(rejecting(&state))?;
-    let report: Report = parse_json(&bytes).map_err(rejecting(&state))?;
+    let known_host = agent.key.host_id;
+    let body = read_report_body(&headers, body, MAX_REPORT_BYTES, |seq| {
+        known_host.and_then(|host| state.report_base(host, seq))
+    })
+    .await
+    .map_err(rejecting(&state))?;
+    let report: Report = match parse_json(&body.json) {
+        Ok(report) => report,
+        // A delta decoded against a base that was not the agent's: not
+        // the agent's report, so ask for it whole rather than refuse it.
+        Err(e) => {
+            let e = body.base_seq.map_or(e, unknown_base);
+            return Err(rejecting(&state)(e));
+        }
+    };
     validate_report(&report, crate::now_ms()).map_err(|e| rejecting(&state)(e.into()))?;
     let host = host_for(&state, &agent, &report).await?;
-    let interval = report.interval_s;
+    let (interval, seq, samples) = (report.interval_s, report.seq, report.metrics.len());
     let processes = report.processes.clone();
     let outcome = store_reports(
         &state,
@@ -245,6 +258,14 @@ pub async fn metrics(
         started,
     )
     .await?;
+    if outcome.stored > 0 {
+        let t = &state.telemetry;
+        t.report_wire_bytes.fetch_add(body.wire_len as u64, Relaxed);
+        t.report_wire_samples.fetch_add(samples as u64, Relaxed);
+        t.reports_delta
+            .fetch_add(u64::from(body.base_seq.is_some()), Relaxed);
+    }
+    state.set_report_base(host, seq, body.json);
     Ok(Json(MetricsAck {
         received: true,
         duplicate: outcome.duplicates > 0,

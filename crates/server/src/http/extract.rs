@@ -103,15 +103,95 @@ impl FromRequestParts<AppState> for AgentAuth {
 /// Reads at most `limit` bytes of body and decodes its `Content-Encoding`,
 /// refusing a decoded size above `limit` too. Errors are 413 or 400/415.
 pub async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Vec<u8>, ApiError> {
+    let (encoding, raw) = read_encoded(headers, body, limit).await?;
+    if let Encoding::ZstdReport(_) = encoding {
+        return Err(unsupported_encoding(
+            "only POST /api/agent/metrics takes a body compressed against a previous report",
+        ));
+    }
+    compress::decode(&raw, encoding, limit).map_err(decode_error)
+}
+
+/// A report body as [`read_body`] reads it, which may also be compressed
+/// against an earlier report of the host (`x-lxmon-zstd-dict: report:<seq>`);
+/// `base` finds that report's JSON. A delta body whose base the server does
+/// not hold, or that does not decode against it, is a 409
+/// [`lxmon_proto::compress::UNKNOWN_BASE`]: the agent then sends the report
+/// whole, so nothing is lost.
+pub async fn read_report_body(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+    base: impl FnOnce(u64) -> Option<std::sync::Arc<[u8]>>,
+) -> Result<ReportBody, ApiError> {
+    let (encoding, raw) = read_encoded(headers, body, limit).await?;
+    let wire_len = raw.len();
+    let Encoding::ZstdReport(seq) = encoding else {
+        let json = compress::decode(&raw, encoding, limit).map_err(decode_error)?;
+        return Ok(ReportBody {
+            json,
+            wire_len,
+            base_seq: None,
+        });
+    };
+    let base = base(seq).ok_or_else(|| unknown_base(seq))?;
+    match compress::decode_against(&raw, &base, limit) {
+        Ok(json) => Ok(ReportBody {
+            json,
+            wire_len,
+            base_seq: Some(seq),
+        }),
+        Err(DecodeError::TooLarge { limit }) => Err(decode_error(DecodeError::TooLarge { limit })),
+        Err(DecodeError::Corrupt(..)) => Err(unknown_base(seq)),
+    }
+}
+
+/// A report body read by [`read_report_body`].
+pub struct ReportBody {
+    /// The decoded JSON.
+    pub json: Vec<u8>,
+    /// Bytes as received.
+    pub wire_len: usize,
+    /// The base report's seq, for a delta body: a delta that decodes to
+    /// malformed JSON was decoded against the wrong base.
+    pub base_seq: Option<u64>,
+}
+
+/// The 409 for a delta body the server cannot decode.
+pub fn unknown_base(seq: u64) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::CONFLICT,
+        compress::UNKNOWN_BASE,
+        format!("this server does not hold report {seq} of this host; send the report whole"),
+    )
+}
+
+fn unsupported_encoding(message: &str) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_encoding",
+        message,
+    )
+}
+
+fn decode_error(e: DecodeError) -> ApiError {
+    match e {
+        DecodeError::TooLarge { limit } => {
+            ApiError::too_large(format!("decoded body exceeds the limit of {limit} bytes"))
+        }
+        DecodeError::Corrupt(..) => ApiError::bad_request("bad_encoding", e.to_string()),
+    }
+}
+
+/// The body's encoding and its raw bytes, at most `limit` of them.
+async fn read_encoded(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<(Encoding, axum::body::Bytes), ApiError> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let encoding = Encoding::from_headers(header("content-encoding"), header(DICT_HEADER))
-        .ok_or_else(|| {
-            ApiError::new(
-                axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_encoding",
-                "Content-Encoding must be identity, gzip or zstd",
-            )
-        })?;
+        .ok_or_else(|| unsupported_encoding("Content-Encoding must be identity, gzip or zstd"))?;
     if let Some(len) = header("content-length").and_then(|v| v.parse::<usize>().ok())
         && len > limit
     {
@@ -126,12 +206,7 @@ pub async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<
             ApiError::bad_request("bad_body", format!("could not read body: {e}"))
         }
     })?;
-    compress::decode(&raw.to_bytes(), encoding, limit).map_err(|e| match e {
-        DecodeError::TooLarge { limit } => {
-            ApiError::too_large(format!("decoded body exceeds the limit of {limit} bytes"))
-        }
-        DecodeError::Corrupt(..) => ApiError::bad_request("bad_encoding", e.to_string()),
-    })
+    Ok((encoding, raw.to_bytes()))
 }
 
 /// Parses a JSON body read by [`read_body`].
