@@ -3,6 +3,9 @@
 
 mod run;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};

@@ -241,6 +241,72 @@ fn sealing_moves_head_to_chunks_and_rollups_answer_long_ranges() {
     assert_eq!(month.series[0].values.iter().flatten().count(), 3);
 }
 
+/// Days of backfilled history are sealed in one maintenance pass (a day of
+/// hours per transaction, each rollup chunk merged once per day), and the
+/// rollups answer exactly what the head rows said before sealing.
+#[test]
+fn a_backfilled_history_seals_in_one_pass_across_days() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let id = host(&store);
+    let tenant = store.default_tenant();
+    let now_ms = now();
+    // 50 whole hours of 60 s reports, ending two hours ago: they cross at
+    // least two day boundaries (two or three 5-minute chunks).
+    let hours = 50;
+    let start = (now_ms - (hours + 2) * HOUR).div_euclid(HOUR) * HOUR;
+    let reports: Vec<_> = (0..hours as u64 * 60)
+        .map(|i| report(i + 1, start + i as i64 * 60_000, (i % 7) as f64))
+        .collect();
+    for batch in reports.chunks(1000) {
+        store.ingest(tenant, id, batch.to_vec()).unwrap();
+    }
+    let range = (start, start + hours * HOUR);
+    let before_5m = query(
+        &store,
+        id,
+        &["cpu.usage_percent"],
+        range.0,
+        range.1,
+        Some(300),
+    );
+    let before_1h = query(&store, id, &["fs.used_bytes"], range.0, range.1, Some(3600));
+
+    let m = store.maintain(now_ms).unwrap();
+    assert_eq!(m.reports_sealed, reports.len());
+    assert_eq!(m.chunks_sealed, hours as usize);
+    let stats = store.stats().unwrap();
+    assert_eq!(stats.head_reports, 0);
+    assert_eq!(stats.raw_chunks, hours as u64);
+    let days = (start + hours * HOUR - 1).div_euclid(24 * HOUR) - start.div_euclid(24 * HOUR) + 1;
+    let months = (start + hours * HOUR - 1).div_euclid(30 * 24 * HOUR)
+        - start.div_euclid(30 * 24 * HOUR)
+        + 1;
+    assert_eq!(stats.rollup_chunks as i64, days + months);
+
+    let after_5m = query(
+        &store,
+        id,
+        &["cpu.usage_percent"],
+        range.0,
+        range.1,
+        Some(300),
+    );
+    assert_eq!(after_5m.tier, Tier::FiveMin);
+    assert_eq!(before_5m.timestamps, after_5m.timestamps);
+    assert_eq!(before_5m.series[0].values, after_5m.series[0].values);
+    let after_1h = query(&store, id, &["fs.used_bytes"], range.0, range.1, Some(3600));
+    assert_eq!(after_1h.tier, Tier::OneHour);
+    assert_eq!(before_1h.timestamps, after_1h.timestamps);
+    for (b, a) in before_1h.series.iter().zip(&after_1h.series) {
+        assert_eq!((&b.labels, &b.values), (&a.labels, &a.values));
+    }
+    assert_eq!(
+        after_1h.series[0].values.iter().flatten().count(),
+        hours as usize
+    );
+}
+
 #[test]
 fn late_reports_merge_into_a_sealed_hour() {
     let dir = tempfile::tempdir().unwrap();

@@ -59,9 +59,14 @@ pub struct SqliteStore {
     options: StoreOptions,
     default_tenant: TenantId,
     readers: Mutex<Vec<Connection>>,
-    /// Metadata writes and maintenance. SQLite has one writer at a time; this
-    /// connection and the ingest writer take turns through `busy_timeout`.
+    /// Metadata writes. SQLite has one writer at a time; this connection,
+    /// the maintenance one and the ingest writer take turns through
+    /// `busy_timeout`.
     meta: Mutex<Connection>,
+    /// Sealing and retention, so a long maintenance pass (after a backfill)
+    /// never holds the connection logins and registrations use; it writes
+    /// in short transactions between which the others get their turn.
+    maintenance: Mutex<Connection>,
     ingest_tx: Mutex<Option<SyncSender<writer::Job>>>,
     ingest_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
@@ -132,6 +137,9 @@ impl SqliteStore {
             "INSERT OR IGNORE INTO tenants (id, name, created_at) VALUES (1, 'default', ?1)",
             [now_ms()],
         )?;
+        let mut maintenance = open_connection(&options.path, options.durability)?;
+        // Its seals read the chunks they rewrite: the same reason as above.
+        maintenance.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
         let writer_conn = open_connection(&options.path, options.durability)?;
         let (tx, rx) = sync_channel::<writer::Job>(4096);
         let handle = std::thread::Builder::new()
@@ -142,6 +150,7 @@ impl SqliteStore {
             default_tenant: 1,
             readers: Mutex::new(Vec::new()),
             meta: Mutex::new(meta),
+            maintenance: Mutex::new(maintenance),
             ingest_tx: Mutex::new(Some(tx)),
             ingest_thread: Mutex::new(Some(handle)),
         })
@@ -875,7 +884,7 @@ impl Store for SqliteStore {
     }
 
     fn maintain(&self, now_ms: i64) -> Result<MaintenanceReport> {
-        let mut conn = self.meta();
+        let mut conn = self.maintenance.lock().unwrap_or_else(|p| p.into_inner());
         series::maintain(&mut conn, &self.options, now_ms)
     }
 

@@ -187,14 +187,21 @@ pub(super) fn maintain(
         .query_map([], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     for host in hosts {
-        loop {
-            let oldest: Option<i64> = conn
-                .prepare_cached("SELECT min(ts) FROM head WHERE host_id = ?1 AND ts < ?2")?
-                .query_row(params![host, cutoff], |r| r.get(0))?;
-            let Some(oldest) = oldest else { break };
-            let hour = oldest.div_euclid(HOUR) * HOUR;
-            report.reports_sealed += seal_hour(conn, host, hour)?;
-            report.chunks_sealed += 1;
+        let hours: Vec<i64> = conn
+            .prepare_cached(
+                "SELECT DISTINCT ts - (ts % 3600000) FROM head WHERE host_id = ?1 AND ts < ?2 ORDER BY 1",
+            )?
+            .query_map(params![host, cutoff], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        // One transaction per day of hours (one 5-minute rollup chunk): a
+        // backfilled month rewrites each rollup chunk once per day, not once
+        // per hour, and no transaction holds the write lock for long.
+        for day in hours.chunk_by(|a, b| {
+            a.div_euclid(Tier::FiveMin.chunk_span_ms())
+                == b.div_euclid(Tier::FiveMin.chunk_span_ms())
+        }) {
+            report.reports_sealed += seal_hours(conn, host, day)?;
+            report.chunks_sealed += day.len();
         }
     }
     for tier in Tier::ALL {
@@ -254,47 +261,65 @@ fn save_chunk(
     Ok(())
 }
 
-/// Moves one host-hour of head rows into its raw chunk (merging with what a
-/// previous seal stored, for late reports) and rewrites that hour's rollup
-/// buckets, all in one transaction.
-fn seal_hour(conn: &mut Connection, host: HostId, hour: i64) -> Result<usize> {
+/// Moves host-hours of head rows (all inside one 5-minute rollup chunk, so
+/// inside one 1-hour chunk too) into their raw chunks, merging with what a
+/// previous seal stored (late reports), and rewrites those hours' rollup
+/// buckets, each rollup chunk read and written once, all in one transaction.
+fn seal_hours(conn: &mut Connection, host: HostId, hours: &[i64]) -> Result<usize> {
     let tx = conn.transaction()?;
-    let mut raw: Points = BTreeMap::new();
-    load_chunk(&tx, host, Tier::Raw, hour, &mut raw)?;
     let mut sealed = 0;
-    {
-        let mut stmt =
-            tx.prepare_cached("SELECT ts, data FROM head WHERE host_id = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts, rowid")?;
-        let mut rows = stmt.query(params![host, hour, hour + HOUR])?;
-        while let Some(row) = rows.next()? {
-            let ts: i64 = row.get(0)?;
-            head::decode(row.get_ref(1)?.as_blob()?, |id, v| {
-                raw.entry(id).or_default().insert(ts, vec![v]);
-            })?;
-            sealed += 1;
+    // The rollup chunks these hours fall in: (tier, chunk start, points).
+    let mut rollups: Vec<(Tier, i64, Points)> = Vec::new();
+    for &hour in hours {
+        let mut raw: Points = BTreeMap::new();
+        load_chunk(&tx, host, Tier::Raw, hour, &mut raw)?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "SELECT ts, data FROM head WHERE host_id = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts, rowid",
+            )?;
+            let mut rows = stmt.query(params![host, hour, hour + HOUR])?;
+            while let Some(row) = rows.next()? {
+                let ts: i64 = row.get(0)?;
+                head::decode(row.get_ref(1)?.as_blob()?, |id, v| {
+                    raw.entry(id).or_default().insert(ts, vec![v]);
+                })?;
+                sealed += 1;
+            }
         }
+        let raw_block = Block::from_points(1, &raw);
+        save_chunk(&tx, host, Tier::Raw, hour, &raw_block)?;
+        for tier in [Tier::FiveMin, Tier::OneHour] {
+            let span = tier.chunk_span_ms();
+            let start = hour.div_euclid(span) * span;
+            let at = match rollups
+                .iter()
+                .position(|(t, s, _)| *t == tier && *s == start)
+            {
+                Some(at) => at,
+                None => {
+                    let mut points: Points = BTreeMap::new();
+                    load_chunk(&tx, host, tier, start, &mut points)?;
+                    rollups.push((tier, start, points));
+                    rollups.len() - 1
+                }
+            };
+            // The raw hour is complete, so its buckets replace what was there.
+            for (id, buckets) in raw_block.rollup(tier.resolution_ms()) {
+                rollups[at].2.entry(id).or_default().extend(buckets);
+            }
+        }
+        tx.prepare_cached("DELETE FROM head WHERE host_id = ?1 AND ts >= ?2 AND ts < ?3")?
+            .execute(params![host, hour, hour + HOUR])?;
     }
-    let raw_block = Block::from_points(1, &raw);
-    save_chunk(&tx, host, Tier::Raw, hour, &raw_block)?;
-    for tier in [Tier::FiveMin, Tier::OneHour] {
-        let span = tier.chunk_span_ms();
-        let start = hour.div_euclid(span) * span;
-        let mut points: Points = BTreeMap::new();
-        load_chunk(&tx, host, tier, start, &mut points)?;
-        // The raw hour is complete, so its buckets replace what was there.
-        for (id, buckets) in raw_block.rollup(tier.resolution_ms()) {
-            points.entry(id).or_default().extend(buckets);
-        }
+    for (tier, start, points) in &rollups {
         save_chunk(
             &tx,
             host,
-            tier,
-            start,
-            &Block::from_points(ROLLUP_COLUMNS, &points),
+            *tier,
+            *start,
+            &Block::from_points(ROLLUP_COLUMNS, points),
         )?;
     }
-    tx.prepare_cached("DELETE FROM head WHERE host_id = ?1 AND ts >= ?2 AND ts < ?3")?
-        .execute(params![host, hour, hour + HOUR])?;
     tx.commit()?;
     Ok(sealed)
 }
