@@ -39,6 +39,26 @@ pub async fn run(state: AppState, interval: Duration, mut shutdown: watch::Recei
     }
 }
 
+/// How often collected key uses and heartbeats are written.
+const TOUCH_FLUSH: Duration = Duration::from_secs(5);
+
+/// Writes the collected agent-key uses and heartbeats every
+/// [`TOUCH_FLUSH`], and once more at shutdown.
+pub async fn flush_touches(state: AppState, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        let stopping = tokio::select! {
+            _ = tokio::time::sleep(TOUCH_FLUSH) => false,
+            _ = shutdown.changed() => true,
+        };
+        if let Err(e) = state.flush_touches().await {
+            tracing::warn!(error = %e.message, "recording key uses and heartbeats failed");
+        }
+        if stopping {
+            return;
+        }
+    }
+}
+
 /// Watches host status (online ↔ offline after the configured silence) and
 /// publishes each change on the live event stream.
 pub async fn watch_status(state: AppState, mut shutdown: watch::Receiver<bool>) {

@@ -78,6 +78,7 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
         stop_rx.clone(),
     ));
     let status = tokio::spawn(maintenance::watch_status(state.clone(), stop_rx.clone()));
+    let touches = tokio::spawn(maintenance::flush_touches(state.clone(), stop_rx.clone()));
     let checks = tokio::spawn(lxmon_server::checks_runner::run(
         state.clone(),
         stop_rx.clone(),
@@ -94,6 +95,7 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     let _ = stop_tx.send(true);
     let _ = jobs.await;
     let _ = status.await;
+    let _ = touches.await;
     let _ = checks.await;
     let _ = alerts.await;
     // Commit whatever the ingest writer still holds before exiting.

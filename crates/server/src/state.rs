@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use lxmon_proto::TopProcesses;
-use lxmon_store::{HostId, Store};
+use lxmon_store::{HostId, Store, TenantId};
 
 use crate::alert::AlertEngine;
 use crate::auth::SessionKeys;
@@ -28,6 +28,8 @@ pub struct AppState {
     /// report:<seq>`). Memory only, a few KiB per host; after a restart an
     /// agent's first delta is answered 409 and it sends that report whole.
     pub report_bases: Arc<Mutex<HashMap<HostId, ReportBase>>>,
+    /// Agent-key uses and heartbeats not yet written ([`AppState::flush_touches`]).
+    pub touches: Arc<Touches>,
     pub events: EventBus,
     pub limits: Arc<Limits>,
     /// TOTP secrets between setup and confirmation, by user. Memory only: a
@@ -40,6 +42,49 @@ pub struct AppState {
     /// Bounds concurrent probes (scheduled runs and "test now").
     pub probe_slots: Arc<tokio::sync::Semaphore>,
     pub alerts: AlertEngine,
+}
+
+/// When agent keys were last used and hosts last sent a heartbeat, kept in
+/// memory and written in one transaction every few seconds
+/// (`maintenance::flush_touches`). Written one at a time, a key use per
+/// minute and every heartbeat were each a transaction (at durability=power
+/// an fsync) taking SQLite's single write lock from ingest: over 300 a
+/// second at 10,000 agents. Neither figure is data an agent was promised;
+/// a crash loses at most the last few seconds of them.
+#[derive(Default)]
+pub struct Touches {
+    keys: Mutex<HashMap<String, i64>>,
+    hosts: Mutex<HashMap<HostId, (TenantId, i64)>>,
+}
+
+/// Touches taken out for writing: key uses, then host heartbeats.
+pub type TouchBatch = (Vec<(String, i64)>, Vec<(TenantId, HostId, i64)>);
+
+impl Touches {
+    pub fn key(&self, key_id: &str, at: i64) {
+        let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        match keys.get_mut(key_id) {
+            Some(t) => *t = (*t).max(at),
+            None => {
+                keys.insert(key_id.to_owned(), at);
+            }
+        }
+    }
+
+    pub fn host(&self, tenant: TenantId, host: HostId, at: i64) {
+        let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = hosts.entry(host).or_insert((tenant, at));
+        entry.1 = entry.1.max(at);
+    }
+
+    fn take(&self) -> TouchBatch {
+        let keys = std::mem::take(&mut *self.keys.lock().unwrap_or_else(|p| p.into_inner()));
+        let hosts = std::mem::take(&mut *self.hosts.lock().unwrap_or_else(|p| p.into_inner()));
+        (
+            keys.into_iter().collect(),
+            hosts.into_iter().map(|(h, (t, at))| (t, h, at)).collect(),
+        )
+    }
 }
 
 /// A host's report that its agent's next report may be compressed against.
@@ -85,6 +130,7 @@ impl AppState {
             telemetry: Arc::default(),
             processes: Arc::default(),
             report_bases: Arc::default(),
+            touches: Arc::default(),
             events: EventBus::default(),
             limits: Arc::default(),
             pending_totp: Arc::default(),
@@ -131,6 +177,15 @@ impl AppState {
             .insert(host, base);
     }
 
+    /// Writes the collected key uses and heartbeats in one transaction.
+    pub async fn flush_touches(&self) -> Result<(), crate::http::ApiError> {
+        let (keys, hosts) = self.touches.take();
+        if keys.is_empty() && hosts.is_empty() {
+            return Ok(());
+        }
+        self.blocking(move |s| s.record_use(&keys, &hosts)).await
+    }
+
     /// Runs a blocking store call off the async executor.
     pub async fn blocking<T: Send + 'static>(
         &self,
@@ -138,5 +193,26 @@ impl AppState {
     ) -> Result<T, crate::http::ApiError> {
         let store = self.store.clone();
         Ok(tokio::task::spawn_blocking(move || f(store.as_ref())).await??)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn touches_keep_the_latest_time_and_are_taken_once() {
+        let t = Touches::default();
+        t.key("k1", 200);
+        t.key("k1", 100);
+        t.key("k2", 50);
+        t.host(1, 7, 300);
+        t.host(1, 7, 250);
+        let (mut keys, hosts) = t.take();
+        keys.sort();
+        assert_eq!(keys, [("k1".to_owned(), 200), ("k2".to_owned(), 50)]);
+        assert_eq!(hosts, [(1, 7, 300)]);
+        let (keys, hosts) = t.take();
+        assert!(keys.is_empty() && hosts.is_empty());
     }
 }

@@ -122,7 +122,10 @@ pub trait Store: Send + Sync + 'static {
         old_expires_at: i64,
     ) -> Result<AgentKey>;
     /// Records use of a key (callers throttle this; it is a write).
-    fn touch_agent_key(&self, key_id: &str, now_ms: i64) -> Result<()>;
+    /// Records when agent keys were last used and when hosts last sent a
+    /// heartbeat, all in one transaction (the server collects them in
+    /// memory and writes them every few seconds).
+    fn record_use(&self, keys: &[(String, i64)], hosts: &[(TenantId, HostId, i64)]) -> Result<()>;
 
     // --- enrollment tokens -------------------------------------------------
     fn create_enrollment_token(
@@ -296,7 +299,6 @@ pub trait Store: Send + Sync + 'static {
     /// tracking); request handlers use [`Store::hosts`].
     fn hosts_all_tenants(&self) -> Result<Vec<Host>>;
     /// Records that the host was heard from now (heartbeats).
-    fn touch_host(&self, tenant: TenantId, host: HostId, now_ms: i64) -> Result<()>;
     fn host(&self, tenant: TenantId, host: HostId) -> Result<Option<Host>>;
     /// Deletes the host, its series and its data; its agent keys stop working.
     fn delete_host(&self, tenant: TenantId, host: HostId) -> Result<()>;

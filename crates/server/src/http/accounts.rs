@@ -465,6 +465,8 @@ pub async fn list_keys(
     State(state): State<AppState>,
     caller: Caller,
 ) -> ApiResult<Json<Vec<AgentKeyView>>> {
+    // Uses not yet written would show as older than they are.
+    state.flush_touches().await?;
     let keys = state.blocking(move |s| s.agent_keys(caller.tenant)).await?;
     let now = crate::now_ms();
     Ok(Json(

@@ -346,10 +346,7 @@ pub async fn heartbeat(
 ) -> ApiResult<Json<HeartbeatAck>> {
     let _beat: Heartbeat = parse_json(&read_body(&headers, body, SMALL_BODY).await?)?;
     if let Some(host) = agent.key.host_id {
-        let tenant = agent.tenant;
-        state
-            .blocking(move |s| s.touch_host(tenant, host, crate::now_ms()))
-            .await?;
+        state.touches.host(agent.tenant, host, crate::now_ms());
     }
     Ok(Json(HeartbeatAck {
         status: "ok".into(),

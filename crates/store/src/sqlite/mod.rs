@@ -366,11 +366,22 @@ impl Store for SqliteStore {
         Ok(key)
     }
 
-    fn touch_agent_key(&self, key_id: &str, now_ms: i64) -> Result<()> {
-        self.meta().execute(
-            "UPDATE agent_keys SET last_used_at = ?2 WHERE key_id = ?1",
-            params![key_id, now_ms],
-        )?;
+    fn record_use(&self, keys: &[(String, i64)], hosts: &[(TenantId, HostId, i64)]) -> Result<()> {
+        let mut conn = self.meta();
+        let tx = conn.transaction()?;
+        for (key_id, at) in keys {
+            tx.prepare_cached(
+                "UPDATE agent_keys SET last_used_at = max(coalesce(last_used_at, 0), ?2) WHERE key_id = ?1",
+            )?
+            .execute(params![key_id, at])?;
+        }
+        for (tenant, host, at) in hosts {
+            tx.prepare_cached(
+                "UPDATE hosts SET last_seen = max(coalesce(last_seen, 0), ?3) WHERE id = ?1 AND tenant_id = ?2",
+            )?
+            .execute(params![host, tenant, at])?;
+        }
+        tx.commit()?;
         Ok(())
     }
 
@@ -782,18 +793,6 @@ impl Store for SqliteStore {
             .query_map([], host_from_row)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(hosts)
-    }
-
-    fn touch_host(&self, tenant: TenantId, host: HostId, now_ms: i64) -> Result<()> {
-        let n = self.meta().execute(
-            "UPDATE hosts SET last_seen = max(coalesce(last_seen, 0), ?3) WHERE id = ?1 AND tenant_id = ?2",
-            params![host, tenant, now_ms],
-        )?;
-        if n == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
-        }
     }
 
     fn host(&self, tenant: TenantId, host: HostId) -> Result<Option<Host>> {
