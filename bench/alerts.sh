@@ -9,16 +9,21 @@
 # Writes $BENCH_OUT/alerts.json (default bench/out), plus each run's loadgen
 # and server logs there.
 #
-# Knobs (environment): AGENTS=1000 ALERT_INTERVAL=10 BREACHES=150
-# PERIOD=1 GROUP_WAITS="200" (e.g. "200 0": one run per group_wait;
-# the first is the headline figure)
+# Knobs (environment): AGENTS=1000 ALERT_INTERVAL=10 BREACHES=80
+# PERIOD=0.5 GROUP_WAITS="200" (e.g. "200 0": one run per group_wait;
+# the first is the headline figure) ALERT_SLACK=10 (seconds the load
+# generator runs beyond the probe's expected end). A run takes about
+# 2 × BREACHES × PERIOD + 2 × ALERT_INTERVAL + ALERT_SLACK seconds plus
+# the keys (under 2 min by default; BREACHES=150 PERIOD=1 is the earlier,
+# 6-minute version).
 source "$(dirname "$0")/lib.sh"
 
 AGENTS="${AGENTS:-1000}"
 ALERT_INTERVAL="${ALERT_INTERVAL:-10}"
-BREACHES="${BREACHES:-150}"
-PERIOD="${PERIOD:-1}"
+BREACHES="${BREACHES:-80}"
+PERIOD="${PERIOD:-0.5}"
 GROUP_WAITS="${GROUP_WAITS:-200}"
+ALERT_SLACK="${ALERT_SLACK:-10}"
 
 build_release
 new_workdir
@@ -32,9 +37,11 @@ for gw in $GROUP_WAITS; do
   create_keys "$data" "$AGENTS" "$keys"
   create_keys "$data" 1 "$WORK/$name.probe-key"
   SERVER_LOG_LEVEL=warn start_server "$data" --config "$config" --durability power --alert-group-interval 0
-  # Breach and clear each take PERIOD, plus the warm-up and the background
-  # agents' registration; the load generator must outlast the probe.
-  duration=$(awk -v b="$BREACHES" -v p="$PERIOD" -v i="$ALERT_INTERVAL" 'BEGIN { printf "%d", 2 * b * p + 3 * i + 60 }')
+  # Breach and clear each take PERIOD; before them the probe waits for every
+  # background agent's first report (one interval after their registration)
+  # and one warm-up breach. The load generator must outlast the probe
+  # (loadgen_outlasted_probe in the JSON says whether it did).
+  duration=$(awk -v b="$BREACHES" -v p="$PERIOD" -v i="$ALERT_INTERVAL" -v s="$ALERT_SLACK" 'BEGIN { printf "%d", 2 * b * p + 2 * i + s }')
   lg_cmd=("$BIN/lxmon-loadgen" --server "$SERVER_URL" --keys "$keys" --server-pid "$SERVER_PID" --mode live
     --interval "$ALERT_INTERVAL" --duration "$duration")
   log "$name: server pid $SERVER_PID at $SERVER_URL; loadgen ${lg_cmd[*]:1}"
@@ -46,7 +53,8 @@ for gw in $GROUP_WAITS; do
     "$BREACHES" "$PERIOD" "$AGENTS")"
   probe_s=$((SECONDS - probe_started))
   kill -0 "$lg_pid" 2>/dev/null && lg_alive=true || lg_alive=false
-  wait "$lg_pid" || { cat "$WORK/$name.loadgen.log" >&2; echo "loadgen failed" >&2; exit 1; }
+  wait_pid "$lg_pid" "$name: lxmon-loadgen" || { cat "$WORK/$name.loadgen.log" >&2; exit 1; }
+  "$lg_alive" || log "$name: the load generator ended before the probe (raise ALERT_SLACK)"
   stop_pid "$SERVER_PID"
   cp "$WORK/$name.loadgen.log" "$OUT_DIR/$name.loadgen.log"; cp "$data.server.log" "$OUT_DIR/$name.server.log"
   results+=("$(jq -n --arg name "$name" --argjson gw "$gw" --argjson probe "$probe" \
@@ -55,9 +63,7 @@ for gw in $GROUP_WAITS; do
     --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" \
     '{name: $name, group_wait_ms: $gw, command: $cmd, loadavg_after: $load, probe_s: $probe_s,
       loadgen_outlasted_probe: $lg_alive, probe: $probe,
-      loadgen: {agents: $loadgen.agents, interval_s: $loadgen.interval_s, requests: $loadgen.requests,
-                errors: $loadgen.errors, status: $loadgen.status, latency_ms: $loadgen.latency_ms,
-                samples_per_s: $loadgen.samples_per_s}}')")
+      loadgen: $loadgen}')")
   jq -c '{name, latency_ms: .probe.latency_ms, server: .probe.server_histogram, misses: .probe.misses,
           ingest_rtt_ms: .probe.probe_ingest_rtt_ms, loadgen_errors: .loadgen.errors, loadgen_outlasted_probe}' <<<"${results[-1]}" >&2
 done

@@ -7,10 +7,12 @@
 # expected, the server's schedule lag (due time → probe start), the gaps
 # between a check's runs as stored, and the server's CPU and RSS.
 # Writes $OUT_DIR/checks.json.
-#   CHECKS=1000 HANGING=100 TCP=300 CHECK_INTERVAL=60 CHECK_CYCLES=3 bash bench/checks.sh
+#   CHECKS=1000 HANGING=100 TCP=300 CHECK_INTERVAL=60 CHECK_CYCLES=2 bash bench/checks.sh
+# (about CHECK_INTERVAL × (CHECK_CYCLES + 0.5) s; CHECK_CYCLES=3 was the
+# earlier, 4-minute version)
 source "$(dirname "$0")/lib.sh"
 export CHECKS="${CHECKS:-1000}" HANGING="${HANGING:-100}" TCP="${TCP:-300}"
-export CHECK_INTERVAL="${CHECK_INTERVAL:-60}" CHECK_CYCLES="${CHECK_CYCLES:-3}" HANG_TIMEOUT="${HANG_TIMEOUT:-10}"
+export CHECK_INTERVAL="${CHECK_INTERVAL:-60}" CHECK_CYCLES="${CHECK_CYCLES:-2}" HANG_TIMEOUT="${HANG_TIMEOUT:-10}"
 build_release
 new_workdir
 python3 "$BENCH_DIR/checks_targets.py" "$WORK/ports.json" >"$WORK/targets.json" &
@@ -26,8 +28,9 @@ timeout $((CHECK_INTERVAL * (CHECK_CYCLES + 2) + 300)) \
   python3 "$BENCH_DIR/checks_sched.py" "$SERVER_URL" bench-admin "$SERVER_PID" "$WORK/ports.json" >"$WORK/sched.json"
 stop_pid "$TARGETS_PID"
 jq --slurpfile targets "$WORK/targets.json" --arg load_before "$load_before" \
-  --arg load_after "$(cut -d' ' -f1-3 /proc/loadavg)" \
+  --arg load_after "$(cut -d' ' -f1-3 /proc/loadavg)" --arg concurrent "${CHECKS_CONCURRENT:-}" \
   --arg command "lxmon-server --listen 127.0.0.1:0 --data-dir DIR (durability power); CHECKS=$CHECKS HANGING=$HANGING TCP=$TCP CHECK_INTERVAL=$CHECK_INTERVAL CHECK_CYCLES=$CHECK_CYCLES HANG_TIMEOUT=$HANG_TIMEOUT bench/checks_sched.py" \
-  '. + {targets: $targets[0], loadavg_before: $load_before, loadavg_after: $load_after, command: $command}' \
+  '. + {targets: $targets[0], loadavg_before: $load_before, loadavg_after: $load_after, command: $command,
+        concurrent_with: $concurrent}' \
   "$WORK/sched.json" >"$OUT_DIR/checks.json"
 cat "$OUT_DIR/checks.json" >&2

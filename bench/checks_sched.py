@@ -3,7 +3,7 @@
     python3 checks_sched.py URL ADMIN_PASSWORD SERVER_PID PORTS_FILE
 
 Settings from the environment: CHECKS (1000), HANGING (100), TCP (300; the
-rest are HTTP), CHECK_INTERVAL (60 s), CHECK_CYCLES (3), HANG_TIMEOUT (10 s),
+rest are HTTP), CHECK_INTERVAL (60 s), CHECK_CYCLES (2), HANG_TIMEOUT (10 s),
 GAP_TOLERANCE_MS (1000).
 
 Creates the checks through the API (HTTP and TCP ones against answering
@@ -148,7 +148,7 @@ def pct(values: list, p: float):
 def main() -> None:
     url, password, pid, ports_file = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
     checks, hanging, tcp = env("CHECKS", 1000), env("HANGING", 100), env("TCP", 300)
-    interval, cycles = env("CHECK_INTERVAL", 60), env("CHECK_CYCLES", 3)
+    interval, cycles = env("CHECK_INTERVAL", 60), env("CHECK_CYCLES", 2)
     hang_timeout, tolerance_ms = env("HANG_TIMEOUT", 10), env("GAP_TOLERANCE_MS", 1000)
     with open(ports_file) as f:
         ports = json.load(f)

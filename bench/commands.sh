@@ -22,5 +22,8 @@ LXMON_LOG_LEVEL=warn LXMON_KEY_FILE="$WORK/key" "$BIN/lxmon-agent" --server "$SE
 AGENT_PID=$!
 STARTED_PIDS+=("$AGENT_PID")
 log "commands: $RUNS round trips against $SERVER_URL"
-python3 "$BENCH_DIR/commands_rtt.py" "$SERVER_URL" bench-admin "$RUNS" >"$OUT_DIR/commands.json"
-cat "$OUT_DIR/commands.json" >&2
+rtt="$(python3 "$BENCH_DIR/commands_rtt.py" "$SERVER_URL" bench-admin "$RUNS")"
+jq --argjson machine "$(machine_json)" \
+  --arg cmd "lxmon-server --durability power; lxmon-agent --interval 10 --config agent.toml(action true = /bin/true); python3 bench/commands_rtt.py URL PASSWORD $RUNS" \
+  '{machine: $machine, command: $cmd} + .' <<<"$rtt" >"$OUT_DIR/commands.json"
+jq -c 'del(.machine)' "$OUT_DIR/commands.json" >&2

@@ -1,4 +1,4 @@
-"""Helpers of bench/peers.sh (standard library only).
+"""Helpers of bench/peers.sh and bench/footprint.sh (standard library only).
 
     peers.py convert NDJSON OUT_DIR
         One `lxmon-loadgen generate` output, as each store takes it, with the
@@ -13,10 +13,12 @@
         host's bodies always go in order on the same connection.
     peers.py register LXMON_URL DIR KEYS_FILE
         Registers the hosts of DIR's lxmon batches before the timed upload.
-    peers.py footprint EXPORTER_URL EXPORTER_PID AGENT_PID LXMON_URL WARMUP DURATION
-        Scrapes node_exporter every second the way Prometheus does (its
-        Accept header, gzip) while lxmon-agent reports every second; over the
-        same window reads both processes' CPU and RSS from /proc.
+    peers.py footprint EXPORTER_URL EXPORTER_PID AGENT_PID LXMON_URL WARMUP END
+        For bench/footprint.sh: scrapes node_exporter every second the way
+        Prometheus does (its Accept header, gzip) while lxmon-agent reports
+        every second, for END seconds; reads both processes' CPU over
+        [WARMUP, END] and RSS from /proc (EXPORTER_URL and _PID "-": the
+        agent alone).
     peers.py query META RUNS LXMON_PASSWORD KIND=URL...
         RUNS rounds of range queries of one host's 20 series over 1 h at
         10 s steps, the stores taking turns within each round.
@@ -298,70 +300,110 @@ def register(url, d, keys_file):
 # What Prometheus 2.42 sends when it scrapes.
 PROM_ACCEPT = ("application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,"
                "text/plain;version=0.0.4;q=0.5,*/*;q=0.1")
+RSS_EVERY_S = 10
 
 
-def lxmon_metric(conn, name):
+def lxmon_metrics(conn):
+    """The unlabelled figures of lxmon-server's /metrics."""
     conn.request("GET", "/metrics")
+    out = {}
     for line in conn.getresponse().read().decode().splitlines():
         parts = line.split()
-        if len(parts) == 2 and parts[0] == name:
-            return float(parts[1])
-    raise RuntimeError(f"{name} not in /metrics")
+        if len(parts) == 2 and not line.startswith("#"):
+            out[parts[0]] = float(parts[1])
+    return out
 
 
-def footprint(exporter_url, exporter_pid, agent_pid, lxmon_url, warmup, duration):
-    exporter_pid, agent_pid, warmup, duration = int(exporter_pid), int(agent_pid), float(warmup), float(duration)
-    conn, server = connect(exporter_url), connect(lxmon_url)
+def footprint(exporter_url, exporter_pid, agent_pid, lxmon_url, warmup, end_s):
+    """lxmon-agent (reporting to LXMON_URL) and node_exporter (scraped every
+    second; EXPORTER_URL "-": none) side by side for END_S seconds: CPU over
+    [WARMUP, END_S], RSS at END_S, peak RSS in the window, RSS of both every
+    RSS_EVERY_S s. The agent's samples and wire bytes come from the server's
+    counters over the same window (the wire bytes only when the server
+    counts them: lxmon_report_wire_bytes_total)."""
+    with_exporter = exporter_url != "-"
+    exporter_pid = int(exporter_pid) if with_exporter else None
+    agent_pid, warmup, end_s = int(agent_pid), float(warmup), float(end_s)
+    assert 0 <= warmup < end_s, (warmup, end_s)
+    conn, server = (connect(exporter_url) if with_exporter else None), connect(lxmon_url)
     headers = {"accept": PROM_ACCEPT, "accept-encoding": "gzip", "user-agent": "Prometheus/2.42.0",
                "x-prometheus-scrape-timeout-seconds": "1"}
     start = time.monotonic()
-    measure_at, end = start + warmup, start + warmup + duration
+    measure_at, end = start + warmup, start + end_s
     window = None
     scrapes = []  # (gzip bytes, text bytes, samples) in the window
-    rss = {"exporter": 0, "agent": 0}
+    peak = {"exporter": 0, "agent": 0}
+    rss_series = []  # [seconds since start, agent MB, exporter MB]
     tick = 0
     while True:
         now = time.monotonic()
         if window is None and now >= measure_at:
-            window = {"t": now, "exporter_cpu": cpu_s(exporter_pid), "agent_cpu": cpu_s(agent_pid),
-                      "reports": lxmon_metric(server, "lxmon_reports_ingested_total")}
+            window = {"t": now, "exporter_cpu": cpu_s(exporter_pid) if with_exporter else 0.0,
+                      "agent_cpu": cpu_s(agent_pid), "server": lxmon_metrics(server)}
         if now >= end:
             break
-        conn.request("GET", "/metrics", headers=headers)
-        resp = conn.getresponse()
-        raw = resp.read()
-        text = gzip.decompress(raw) if resp.getheader("content-encoding") == "gzip" else raw
+        if tick % RSS_EVERY_S == 0:
+            rss_series.append([round(now - start, 1), round(rss_kb(agent_pid) / 1024, 2),
+                               round(rss_kb(exporter_pid) / 1024, 2) if with_exporter else None])
+        if with_exporter:
+            conn.request("GET", "/metrics", headers=headers)
+            resp = conn.getresponse()
+            raw = resp.read()
+            text = gzip.decompress(raw) if resp.getheader("content-encoding") == "gzip" else raw
         if window is not None:
-            samples = sum(1 for l in text.split(b"\n") if l and not l.startswith(b"#"))
-            scrapes.append((len(raw), len(text), samples, resp.getheader("content-type")))
-            rss["exporter"] = max(rss["exporter"], rss_kb(exporter_pid))
-            rss["agent"] = max(rss["agent"], rss_kb(agent_pid))
+            if with_exporter:
+                samples = sum(1 for l in text.split(b"\n") if l and not l.startswith(b"#"))
+                scrapes.append((len(raw), len(text), samples, resp.getheader("content-type")))
+                peak["exporter"] = max(peak["exporter"], rss_kb(exporter_pid))
+            peak["agent"] = max(peak["agent"], rss_kb(agent_pid))
         tick += 1
         time.sleep(max(0.0, start + tick - time.monotonic()))
     elapsed = time.monotonic() - window["t"]
-    exporter_cpu = cpu_s(exporter_pid) - window["exporter_cpu"]
     agent_cpu = cpu_s(agent_pid) - window["agent_cpu"]
-    reports = lxmon_metric(server, "lxmon_reports_ingested_total") - window["reports"]
-    n = len(scrapes)
+    agent_rss_end = rss_kb(agent_pid)
+    rss_series.append([round(time.monotonic() - start, 1), round(agent_rss_end / 1024, 2),
+                       round(rss_kb(exporter_pid) / 1024, 2) if with_exporter else None])
+    m0, m1 = window["server"], lxmon_metrics(server)
+
+    def delta(name):
+        return m1[name] - m0[name] if name in m0 and name in m1 else None
+
+    reports, samples = delta("lxmon_reports_ingested_total"), delta("lxmon_samples_ingested_total")
+    wire_bytes, wire_samples = delta("lxmon_report_wire_bytes_total"), delta("lxmon_report_wire_samples_total")
+    after_warmup = [r for r in rss_series if r[0] >= warmup]
     out = {
-        "warmup_s": warmup, "window_s": round(elapsed, 1),
-        "node_exporter": {
+        "warmup_s": warmup, "duration_s": end_s, "window_s": round(elapsed, 1), "rss_every_s": RSS_EVERY_S,
+        "rss_t_s_agent_mb_exporter_mb": rss_series,
+        "lxmon_agent": {
+            "reports": reports, "cpu_s": round(agent_cpu, 3),
+            "cpu_ms_per_collection": agent_cpu * 1000 / max(reports or 0, 1),
+            "rss_mb_end": agent_rss_end / 1024, "rss_mb_peak": peak["agent"] / 1024,
+            "rss_mb_after_warmup": after_warmup[0][1] if after_warmup else None,
+            "samples_per_report": samples / reports if reports else None,
+            # What the agent really sent in the window, as the server counted it.
+            "live_wire": None if not wire_samples else {
+                "bytes": wire_bytes, "samples": wire_samples,
+                "bytes_per_sample": wire_bytes / wire_samples,
+                "bytes_per_report": wire_bytes / reports if reports else None,
+                "delta_reports": delta("lxmon_reports_delta_total"),
+            },
+        },
+        "node_exporter": None,
+    }
+    if with_exporter:
+        exporter_cpu = cpu_s(exporter_pid) - window["exporter_cpu"]
+        n = len(scrapes)
+        ne = out["node_exporter"] = {
             "scrapes": n, "content_type": scrapes[-1][3],
             "cpu_s": round(exporter_cpu, 3), "cpu_ms_per_scrape": exporter_cpu * 1000 / n,
-            "rss_mb_end": rss_kb(exporter_pid) / 1024, "rss_mb_peak": rss["exporter"] / 1024,
+            "rss_mb_end": rss_kb(exporter_pid) / 1024, "rss_mb_peak": peak["exporter"] / 1024,
+            "rss_mb_after_warmup": after_warmup[0][2] if after_warmup else None,
             "samples_per_scrape": sum(s[2] for s in scrapes) / n,
             "gzip_bytes_per_scrape": sum(s[0] for s in scrapes) / n,
             "text_bytes_per_scrape": sum(s[1] for s in scrapes) / n,
-        },
-        "lxmon_agent": {
-            "reports": reports, "cpu_s": round(agent_cpu, 3),
-            "cpu_ms_per_collection": agent_cpu * 1000 / max(reports, 1),
-            "rss_mb_end": rss_kb(agent_pid) / 1024, "rss_mb_peak": rss["agent"] / 1024,
-        },
-    }
-    ne = out["node_exporter"]
-    ne["gzip_bytes_per_sample"] = ne["gzip_bytes_per_scrape"] / ne["samples_per_scrape"]
-    ne["text_bytes_per_sample"] = ne["text_bytes_per_scrape"] / ne["samples_per_scrape"]
+        }
+        ne["gzip_bytes_per_sample"] = ne["gzip_bytes_per_scrape"] / ne["samples_per_scrape"]
+        ne["text_bytes_per_sample"] = ne["text_bytes_per_scrape"] / ne["samples_per_scrape"]
     print(json.dumps(out))
 
 

@@ -5,16 +5,9 @@
 # peer runs from this script on loopback, on a free port, with its own data
 # directory under a temporary work dir, and is stopped by its PID.
 #
-#  (1) Agent footprint: lxmon-agent at --interval 1 (reporting to a local
-#      lxmon-server) and node_exporter scraped every second by peers.py the
-#      way Prometheus scrapes (its Accept header, gzip), side by side over the
-#      same window: FOOTPRINT_WARMUP s of warm-up, then FOOTPRINT_DURATION s
-#      measured. /proc/PID/status VmRSS at the end; /proc/PID/stat
-#      utime+stime over the window per collection (lxmon: reports the server
-#      stored) or per scrape. Bytes per sample: node_exporter's gzip'd
-#      response / the samples in it; lxmon: `lxmon-agent --once` reports
-#      compressed as the agent sends them (`lxmon-loadgen wire-size`).
-#  (2) The same data in each store: `lxmon-loadgen generate` (PEER_HOSTS
+#  The agent footprint against node_exporter is bench/footprint.sh.
+#
+#  The same data in each store: `lxmon-loadgen generate` (PEER_HOSTS
 #      simulated hosts × PEER_HOURS h at 10 s), converted by peers.py to
 #      lxmon backfill batches, Prometheus text with timestamps for
 #      VictoriaMetrics' /api/v1/import/prometheus, and remote-write requests
@@ -29,91 +22,59 @@
 #      (all three stores up, taking turns in each round).
 # Writes $BENCH_OUT/peers.json.
 #
-# Knobs: PEER_HOSTS=50 PEER_HOURS=1 FOOTPRINT_WARMUP=30 FOOTPRINT_DURATION=150
-# QUERY_RUNS=50 ONCE_RUNS=3 PEERS_INSTALL=1 (0: fail instead of apt-get)
+# Knobs: PEER_HOSTS=50 PEER_HOURS=1 QUERY_RUNS=50 PEERS_INSTALL=1 (0: fail
+# instead of apt-get) PEERS_DATA=DIR (the converted data: made there when
+# missing, kept; bench/run makes it while bench/checks.sh runs, with
+#   PEERS_PHASE=prepare PEERS_DATA=DIR bash bench/peers.sh
+# which only generates and converts, and needs no peer; PEERS_PHASE=install
+# only installs the peers, which bench/run does while it builds).
 source "$(dirname "$0")/lib.sh"
 
 PEER_HOSTS="${PEER_HOSTS:-50}"
 PEER_HOURS="${PEER_HOURS:-1}"
-FOOTPRINT_WARMUP="${FOOTPRINT_WARMUP:-30}"
-FOOTPRINT_DURATION="${FOOTPRINT_DURATION:-150}"
 QUERY_RUNS="${QUERY_RUNS:-50}"
-ONCE_RUNS="${ONCE_RUNS:-3}"
-PEERS_INSTALL="${PEERS_INSTALL:-1}"
+PEERS_PHASE="${PEERS_PHASE:-all}"
 PY="$BENCH_DIR/peers.py"
 
-# --- the peers' binaries -----------------------------------------------------
-peer_bins() {
-  NODE_EXPORTER="$(command -v prometheus-node-exporter || command -v node_exporter || true)"
-  PROMETHEUS="$(command -v prometheus || true)"
-  VICTORIA="$(command -v victoria-metrics || command -v victoria-metrics-prod || true)"
-  [ -n "$NODE_EXPORTER" ] && [ -n "$PROMETHEUS" ] && [ -n "$VICTORIA" ]
-}
-if ! peer_bins; then
-  [ "$PEERS_INSTALL" = 1 ] || { echo "peers missing and PEERS_INSTALL=0" >&2; exit 1; }
-  log "installing prometheus-node-exporter prometheus victoria-metrics with apt-get"
-  # Keep the packages' services from starting where an init system runs
-  # (a policy-rc.d that denies, only if none is there, removed after).
-  own_policy=0
-  if [ ! -e /usr/sbin/policy-rc.d ]; then
-    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && own_policy=1
+# prepare_data DIR: lxmon-loadgen generate, then peers.py convert into
+# DIR/bodies (DIR/convert.json: the counts), unless DIR holds this size.
+prepare_data() {
+  local dir="$1" want="$PEER_HOSTS hosts x $PEER_HOURS h"
+  if [ -s "$dir/convert.json" ] && [ "$(cat "$dir/size" 2>/dev/null)" = "$want" ]; then
+    log "data: $dir holds $want already"
+    return 0
   fi
-  rc=0
-  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-      prometheus-node-exporter prometheus victoria-metrics; } >"$OUT_DIR/peers-apt.log" 2>&1 || rc=$?
-  [ "$own_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
-  [ "$rc" = 0 ] || { tail -n 20 "$OUT_DIR/peers-apt.log" >&2; exit 1; }
-  peer_bins || { echo "peer binaries still missing after apt-get" >&2; exit 1; }
+  rm -rf "$dir/bodies" "$dir/convert.json"
+  mkdir -p "$dir"
+  log "data: lxmon-loadgen generate --agents $PEER_HOSTS --reports $((PEER_HOURS * 360)) --interval 10, then peers.py convert"
+  "$BIN/lxmon-loadgen" generate --agents "$PEER_HOSTS" --reports $((PEER_HOURS * 360)) --interval 10 --seed 1 >"$dir/gen.ndjson"
+  python3 "$PY" convert "$dir/gen.ndjson" "$dir/bodies" >"$dir/convert.json.tmp"
+  rm -f "$dir/gen.ndjson"
+  echo "$want" >"$dir/size"
+  mv "$dir/convert.json.tmp" "$dir/convert.json"
+}
+
+if [ "$PEERS_PHASE" = install ]; then
+  ensure_peers
+  exit 0
 fi
-ver() { dpkg-query -W -f '${Version}' "$1" 2>/dev/null || echo "?"; }
-versions="$(jq -n --arg ne "$(ver prometheus-node-exporter)" --arg p "$(ver prometheus)" --arg vm "$(ver victoria-metrics)" \
+build_release
+if [ "$PEERS_PHASE" = prepare ]; then
+  [ -n "${PEERS_DATA:-}" ] || { echo "PEERS_PHASE=prepare needs PEERS_DATA=DIR" >&2; exit 2; }
+  prepare_data "$PEERS_DATA"
+  exit 0
+fi
+ensure_peers
+versions="$(jq -n --arg ne "$(peer_version prometheus-node-exporter)" --arg p "$(peer_version prometheus)" --arg vm "$(peer_version victoria-metrics)" \
   '{node_exporter: $ne, prometheus: $p, victoria_metrics: $vm}')"
 log "peers: $(jq -c . <<<"$versions")"
-
-build_release
-[ -x "$BIN/lxmon-agent" ] || { echo "missing $BIN/lxmon-agent" >&2; exit 1; }
 new_workdir
+DATA="${PEERS_DATA:-$WORK/data}"
+prepare_data "$DATA"
 
-# The data of (2) is generated and converted while (1) runs (it would
-# otherwise take a minute of its own): lxmon-loadgen generate, then peers.py.
-log "data: lxmon-loadgen generate --agents $PEER_HOSTS --reports $((PEER_HOURS * 360)) --interval 10, converting in the background"
-(
-  "$BIN/lxmon-loadgen" generate --agents "$PEER_HOSTS" --reports $((PEER_HOURS * 360)) --interval 10 --seed 1 >"$WORK/gen.ndjson"
-  nice -n 5 python3 "$PY" convert "$WORK/gen.ndjson" "$WORK/bodies" >"$WORK/convert.json"
-  rm -f "$WORK/gen.ndjson"
-) &
-CONVERT_PID=$!
-STARTED_PIDS+=("$CONVERT_PID")
-
-# --- (1) agent footprint -------------------------------------------------------
-create_keys "$WORK/agent-server" 1 "$WORK/agent.key"
-SERVER_LOG_LEVEL=warn start_server "$WORK/agent-server" --durability process
-AGENT_SERVER_PID=$SERVER_PID AGENT_SERVER_URL=$SERVER_URL
-: >"$WORK/once.ndjson"
-for _ in $(seq 1 "$ONCE_RUNS"); do
-  "$BIN/lxmon-agent" --once --interval 1 2>/dev/null >>"$WORK/once.ndjson"
-done
-wire="$("$BIN/lxmon-loadgen" wire-size "$WORK/once.ndjson")"
-
-ne_port="$(free_port)"
-"$NODE_EXPORTER" --web.listen-address="127.0.0.1:$ne_port" >"$WORK/node_exporter.log" 2>&1 &
-NE_PID=$!
-STARTED_PIDS+=("$NE_PID")
-wait_http "http://127.0.0.1:$ne_port/metrics" 30 "$NE_PID"
-LXMON_LOG=warn "$BIN/lxmon-agent" --server "$AGENT_SERVER_URL" --key-file "$WORK/agent.key" --interval 1 \
-  --spool-dir "$WORK/spool" 2>"$WORK/agent.log" &
-AGENT_PID=$!
-STARTED_PIDS+=("$AGENT_PID")
-log "footprint: lxmon-agent pid $AGENT_PID, node_exporter pid $NE_PID on :$ne_port; ${FOOTPRINT_WARMUP}s warm-up + ${FOOTPRINT_DURATION}s"
-footprint="$(python3 "$PY" footprint "http://127.0.0.1:$ne_port" "$NE_PID" "$AGENT_PID" "$AGENT_SERVER_URL" \
-  "$FOOTPRINT_WARMUP" "$FOOTPRINT_DURATION")"
-stop_pid "$AGENT_PID"; stop_pid "$NE_PID"; stop_pid "$AGENT_SERVER_PID"
-jq -c . <<<"$footprint" >&2
-wait "$CONVERT_PID" || { echo "generating the data failed" >&2; exit 1; }
-
-# --- (2) the same data in each store ---------------------------------------------
-conv="$(cat "$WORK/convert.json")"
-meta="$WORK/bodies/meta.json"
+# --- the same data in each store ---------------------------------------------------
+conv="$(cat "$DATA/convert.json")"
+meta="$DATA/bodies/meta.json"
 samples="$(jq .samples "$meta")"
 log "data: $samples samples, $(jq .series "$meta") series"
 
@@ -122,7 +83,7 @@ log "data: $samples samples, $(jq .series "$meta") series"
 measure_upload() {
   local c0 c1
   c0="$(cpu_s "$3")"
-  UPLOAD="$(python3 "$PY" upload "$1" "$2" "$WORK/bodies/$1" ${4:+"$4"})"
+  UPLOAD="$(python3 "$PY" upload "$1" "$2" "$DATA/bodies/$1" ${4:+"$4"})"
   wait_cpu_idle "$3" 60 || log "$1: still busy 60 s after the upload"
   c1="$(cpu_s "$3")"
   INGEST_CPU="$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.3f", b - a }')"
@@ -135,7 +96,7 @@ measure_upload() {
 lx="$WORK/lxmon"
 create_keys "$lx" "$PEER_HOSTS" "$WORK/lxmon.keys"
 SERVER_LOG_LEVEL=warn start_server "$lx" --durability process
-python3 "$PY" register "$SERVER_URL" "$WORK/bodies/lxmon" "$WORK/lxmon.keys" >/dev/null
+python3 "$PY" register "$SERVER_URL" "$DATA/bodies/lxmon" "$WORK/lxmon.keys" >/dev/null
 sleep 1
 measure_upload lxmon "$SERVER_URL" "$SERVER_PID" "$WORK/lxmon.keys"
 lx_upload="$UPLOAD" lx_cpu="$INGEST_CPU"
@@ -200,7 +161,7 @@ stop_pid "$PROM_PID"
 stop_pid "$LX_PID"
 lx_used="$(sqlite_used_bytes "$lx/lxmon.sqlite")"
 lx_file="$(du -cb "$lx"/lxmon.sqlite* | tail -n1 | cut -f1)"
-kill -INT "$VM_PID"; wait "$VM_PID" 2>/dev/null || true  # graceful: flushes everything to disk
+kill -INT "$VM_PID"; wait "$VM_PID" 2>/dev/null || true; forget_pid "$VM_PID"  # graceful: flushes everything to disk
 vm_data="$(du -sb "$vmd/data" | cut -f1)" vm_index="$(du -sb "$vmd/indexdb" | cut -f1)"
 block="$(find "$pd/snapshots/$snap" -mindepth 1 -maxdepth 1 -type d | head -n1)"
 prom_block_samples="$(jq .stats.numSamples "$block/meta.json")"
@@ -210,7 +171,7 @@ log "prometheus: ingest $prom_cpu CPU-s, snapshot $prom_snap_cpu CPU-s, block $p
 log "queries p50 ms: lxmon $(jq .p50_ms <<<"$lx_query"), vm $(jq .p50_ms <<<"$vm_query"), prometheus $(jq .p50_ms <<<"$prom_query")"
 
 n() { printf '%s' "${1:-0}"; }
-jq -n --argjson machine "$(machine_json)" --argjson versions "$versions" --argjson footprint "$footprint" --argjson wire "$wire" \
+jq -n --argjson machine "$(machine_json)" --argjson versions "$versions" \
   --argjson conv "$conv" --arg hosts "$PEER_HOSTS" --arg hours "$PEER_HOURS" --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" \
   --argjson lxu "$lx_upload" --arg lxc "$lx_cpu" --arg lxs "$(n "$lx_samples")" --arg lxseal "$lx_seal_cpu" \
   --arg lxcb "$(n "$lx_chunk_bytes")" --arg lxcs "$(n "$lx_chunk_samples")" --arg lxused "$lx_used" --arg lxfile "$lx_file" \
@@ -219,14 +180,12 @@ jq -n --argjson machine "$(machine_json)" --argjson versions "$versions" --argjs
   --arg vmd "$vm_data" --arg vmi "$vm_index" --argjson vmq "$vm_query" \
   --argjson pu "$prom_upload" --arg pc "$prom_cpu" --arg ps "$(n "$prom_samples")" --arg psnap "$prom_snap_cpu" \
   --arg pbs "$(n "$prom_block_samples")" --arg pch "$prom_chunks" --arg pbl "$prom_block" --arg pwal "$prom_wal" --argjson pq "$prom_query" \
-  --arg cmd "peers.sh: PEER_HOSTS=$PEER_HOSTS PEER_HOURS=$PEER_HOURS FOOTPRINT_WARMUP=$FOOTPRINT_WARMUP FOOTPRINT_DURATION=$FOOTPRINT_DURATION QUERY_RUNS=$QUERY_RUNS" \
-  --arg ne_cmd "prometheus-node-exporter --web.listen-address=127.0.0.1:PORT (default collectors), scraped every 1 s by peers.py footprint (Prometheus 2.42's Accept header, Accept-Encoding: gzip)" \
+  --arg cmd "peers.sh: PEER_HOSTS=$PEER_HOSTS PEER_HOURS=$PEER_HOURS QUERY_RUNS=$QUERY_RUNS" \
   --arg vm_cmd "victoria-metrics -storageDataPath=DIR -httpListenAddr=127.0.0.1:PORT -retentionPeriod=1y; POST /api/v1/import/prometheus (gzip, one request per host); /internal/force_flush; /internal/force_merge; query_range ...&nocache=1" \
   --arg prom_cmd "prometheus --config.file=(no scrape targets) --storage.tsdb.path=DIR --web.enable-remote-write-receiver --web.enable-admin-api; POST /api/v1/write (36 reports of one host per request); POST /api/v1/admin/tsdb/snapshot" \
   --arg lx_cmd "lxmon-server --durability process; POST /api/agent/metrics/batch (gzip NDJSON, one request per host-hour); restart with maintenance_interval_s = 1 until lxmon_head_reports = 0" \
   'def num: tonumber; def per_m(cpu; s): (cpu|num) * 1e6 / ((s|num) + 1e-9);
   {machine: $machine, versions: $versions, command: $cmd, loadavg_after: $load,
-   footprint: ($footprint + {lxmon_wire: $wire, node_exporter_command: $ne_cmd}),
    data: ($conv + {hosts: ($hosts|num), hours: ($hours|num)}),
    lxmon: {command: $lx_cmd, upload: $lxu, samples: ($lxs|num), ingest_cpu_s: ($lxc|num),
      ingest_cpu_s_per_million: per_m($lxc; $lxs), final_cpu_s: ($lxseal|num), final_cpu_s_per_million: per_m($lxseal; $lxs),
