@@ -2079,6 +2079,12 @@ export interface components {
         RegisterResponse: {
             config: components["schemas"]["AgentConfig"];
             /**
+             * @description The server takes reports compressed against the previous one
+             *     (`x-lxmon-zstd-dict: report:<seq>`, [`crate::compress::compress_against`]).
+             *     Absent from older servers, which an agent then never sends them.
+             */
+            delta_reports?: boolean;
+            /**
              * Format: int64
              * @description Highest sequence number the server has stored for this agent. An agent
              *     that lost its local state continues above it so nothing is dropped as
@@ -2738,7 +2744,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        /** @description JSON; Content-Encoding zstd (optionally with x-lxmon-zstd-dict: v1) or gzip accepted */
+        /** @description JSON; Content-Encoding zstd (with x-lxmon-zstd-dict: v1 for the shared dictionary, or report:<seq> for a body compressed against this host's report <seq>, the last one this server acknowledged) or gzip accepted */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["Report"];
@@ -2762,6 +2768,15 @@ export interface operations {
                 };
             };
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unknown_base: a report:<seq> body whose base this server does not hold; send the report whole */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
