@@ -123,19 +123,24 @@ pub(crate) struct Agent {
     pub(crate) delta: bool,
 }
 
+impl Agent {
+    /// A simulated agent with key `key`, not yet registered.
+    fn new(sim: SimHost, key: &str) -> anyhow::Result<Agent> {
+        Ok(Agent {
+            sim,
+            auth: auth_header(key)?,
+            host_id: None,
+            delta: false,
+        })
+    }
+}
+
 /// One simulated agent per key, not yet registered.
 pub(crate) fn agents_for(cfg: &RunConfig, now: i64) -> anyhow::Result<Vec<Agent>> {
     cfg.keys
         .iter()
         .enumerate()
-        .map(|(i, key)| {
-            Ok(Agent {
-                sim: SimHost::new(cfg.seed, i, cfg.interval_s, now),
-                auth: auth_header(key)?,
-                host_id: None,
-                delta: false,
-            })
-        })
+        .map(|(i, key)| Agent::new(SimHost::new(cfg.seed, i, cfg.interval_s, now), key))
         .collect()
 }
 
@@ -627,12 +632,7 @@ mod tests {
         let agents = keys
             .iter()
             .enumerate()
-            .map(|(i, k)| Agent {
-                sim: SimHost::new(1, i, 10, now),
-                auth: auth_header(k).unwrap(),
-                host_id: None,
-                delta: false,
-            })
+            .map(|(i, k)| Agent::new(SimHost::new(1, i, 10, now), k).unwrap())
             .collect();
         let queues = prepare(&cfg, agents, now, PrepareKind::Single).unwrap();
         assert_eq!(
@@ -673,12 +673,7 @@ mod tests {
         cfg.hours = 30 * 24;
         cfg.interval_s = 300;
         let now = now_ms();
-        let agent = || Agent {
-            sim: SimHost::new(1, 0, 300, now),
-            auth: auth_header(&keys[0]).unwrap(),
-            host_id: None,
-            delta: false,
-        };
+        let agent = || Agent::new(SimHost::new(1, 0, 300, now), &keys[0]).unwrap();
         let queues = prepare(&cfg, vec![agent()], now, PrepareKind::Batch).unwrap();
         let batches = &queues[0].1;
         // 12 reports an hour for 720 hours, in batches of at most 3000.
@@ -708,12 +703,7 @@ mod tests {
         let mut cfg = RunConfig::new("http://127.0.0.1:1", keys.clone(), Mode::Batch);
         cfg.hours = 2;
         let now = now_ms();
-        let agents = vec![Agent {
-            sim: SimHost::new(1, 0, 10, now),
-            auth: auth_header(&keys[0]).unwrap(),
-            host_id: None,
-            delta: false,
-        }];
+        let agents = vec![Agent::new(SimHost::new(1, 0, 10, now), &keys[0]).unwrap()];
         let queues = prepare(&cfg, agents, now, PrepareKind::Batch).unwrap();
         let batches = &queues[0].1;
         assert_eq!(batches.iter().map(|b| b.reports).sum::<u64>(), 720);

@@ -141,17 +141,18 @@ pub fn wire_size(text: &str) -> anyhow::Result<WireSize> {
         }
     }
     anyhow::ensure!(!parsed.is_empty(), "no report found");
-    let encoded: Vec<Encoded> = parsed.iter().map(encode_report).collect();
+    let mut encoded: Vec<Encoded> = Vec::with_capacity(parsed.len());
     let (mut delta_reports, mut delta_wire_bytes, mut delta_samples) = (0u64, 0u64, 0u64);
-    let mut base: Option<(u64, Vec<u8>)> = None;
+    let mut base: Option<Vec<u8>> = None;
     for report in &parsed {
-        let (e, json) = encode_report_against(report, base.as_ref().map(|(s, j)| (*s, &j[..])));
-        if e.base_seq.is_some() {
+        let (whole, json) = encode_report_against(report, None);
+        if let Some(base) = &base {
             delta_reports += 1;
-            delta_wire_bytes += e.body.len() as u64;
-            delta_samples += e.samples;
+            delta_wire_bytes += compress_against(&json, base).len() as u64;
+            delta_samples += whole.samples;
         }
-        base = Some((report.seq, json));
+        encoded.push(whole);
+        base = Some(json);
     }
     let reports = encoded.len() as u64;
     let samples: u64 = encoded.iter().map(|e| e.samples).sum();

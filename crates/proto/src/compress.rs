@@ -121,12 +121,9 @@ pub fn compress_against(body: &[u8], base: &[u8]) -> Vec<u8> {
         compressor
             .set_dictionary(DELTA_LEVEL, base)
             .expect("a raw-content dictionary loads");
-        let out = compressor
+        compressor
             .compress(body)
-            .expect("in-memory zstd compression cannot fail");
-        // Do not keep a reference-sized copy of the last base around.
-        let _ = compressor.set_dictionary(DELTA_LEVEL, &[]);
-        out
+            .expect("in-memory zstd compression cannot fail")
     })
 }
 

@@ -189,9 +189,9 @@ pub(super) fn maintain(
     for host in hosts {
         let hours: Vec<i64> = conn
             .prepare_cached(
-                "SELECT DISTINCT ts - (ts % 3600000) FROM head WHERE host_id = ?1 AND ts < ?2 ORDER BY 1",
+                "SELECT DISTINCT ts - (ts % ?3) FROM head WHERE host_id = ?1 AND ts < ?2 ORDER BY 1",
             )?
-            .query_map(params![host, cutoff], |r| r.get(0))?
+            .query_map(params![host, cutoff, HOUR], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
         // One transaction per day of hours (one 5-minute rollup chunk): a
         // backfilled month rewrites each rollup chunk once per day, not once
